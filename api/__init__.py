@@ -1,0 +1,1 @@
+"""MedKG HTTP API (FastAPI) and the `medkg` command line."""

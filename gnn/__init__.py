@@ -1,0 +1,1 @@
+"""MedKG models: graph neural networks, attention models and encoders (PyTorch, PyG)."""

@@ -1,0 +1,1 @@
+"""MedKG knowledge graph: schema, source adapters, loader, Neo4j server management, export."""

@@ -1,0 +1,69 @@
+"""Settings read from the environment (and `.env`); secrets never live in code."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NEO4J_VERSION = "5.26.29"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("MEDKG_HOME", REPO_ROOT / ".medkg"))
+
+
+def _default_data_dir() -> Path:
+    return (REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+class Settings(BaseSettings):
+    """Everything configurable, by environment variable (names in upper case)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    medkg_home: Path = Field(default_factory=_default_home)
+    neo4j_home: Path | None = None
+    neo4j_lib: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "medkg" / f"neo4j-{NEO4J_VERSION}" / "lib"
+    )
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
+    neo4j_bolt_port: int = 7687
+    neo4j_http_port: int = 7474
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+    medkg_data_dir: Path = Field(default_factory=_default_data_dir)
+    medkg_artifacts: Path = Field(default_factory=lambda: REPO_ROOT / "artifacts")
+
+    @property
+    def server_home(self) -> Path:
+        return self.neo4j_home or (self.medkg_home / "neo4j")
+
+    @property
+    def bolt_uri(self) -> str:
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.neo4j_bolt_port}"
+
+    def password(self) -> str:
+        """The Neo4j password: NEO4J_PASSWORD, else the one stored (0600) in the server home."""
+        if self.neo4j_password:
+            return self.neo4j_password
+        stored = self.server_home / "password"
+        if stored.exists():
+            return stored.read_text().strip()
+        from kg.errors import ConfigError
+
+        raise ConfigError(
+            f"no Neo4j password: set NEO4J_PASSWORD or run `medkg neo4j start` (stores one in {stored})"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,57 @@
+"""Shared fixtures: the throwaway Neo4j started by the test command, and scratch servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kg.settings import Settings, get_settings
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _require_test_neo4j() -> None:
+    if not os.environ.get("NEO4J_URI") or not os.environ.get("NEO4J_PASSWORD"):
+        pytest.fail("no test Neo4j: run the suite with `bash scripts/test.sh`, which starts one")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    _require_test_neo4j()
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def driver(settings: Settings) -> Iterator:
+    from kg.db import make_driver
+
+    drv = make_driver(settings)
+    yield drv
+    drv.close()
+
+
+@pytest.fixture(scope="session")
+def artefacts_dir() -> Path:
+    ARTEFACTS.mkdir(exist_ok=True)
+    return ARTEFACTS
+
+
+@pytest.fixture
+def scratch_server(tmp_path: Path) -> Iterator:
+    """A second, private Neo4j (own home and free ports) that a test may stop, kill or corrupt."""
+    from kg.server import Neo4jServer
+
+    server = Neo4jServer(home=tmp_path / "neo4j", lib=get_settings().neo4j_lib, bolt_port=0, http_port=0,
+                         password="scratch-pass-123", heap="512m", pagecache="128m")
+    yield server
+    server.stop()
+
+
+def scratch_settings(server) -> Settings:
+    """Settings that point a driver or app at a scratch server."""
+    return Settings(neo4j_uri=f"bolt://127.0.0.1:{server.bolt_port}", neo4j_password=server.password,
+                    neo4j_home=server.home)
