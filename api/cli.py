@@ -11,6 +11,10 @@ from kg.errors import MedKGError
 # Modules that each define `register(subparsers)`; imported lazily-light (no torch at import time).
 COMMAND_MODULES = [
     "kg.cli",
+    "gnn.treats.cli",
+    "gnn.diagnosis.cli",
+    "gnn.text.cli",
+    "gnn.images.cli",
     "api.serve_cli",
 ]
 

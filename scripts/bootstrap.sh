@@ -12,7 +12,11 @@ stamp=.venv/.medkg-installed
 want=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "== installing medkg and its dependencies into .venv (torch==2.13.0 is ~3 GB on a cold cache)"
-  .venv/bin/pip install -q -e ".[dev]" 2> >(grep -v -e "^ *!!" -e "^ *\*\*\*" >&2 || true) >/dev/null
+  if ! .venv/bin/pip install -e ".[dev]" > .venv/install.log 2>&1; then
+    tail -25 .venv/install.log >&2
+    echo "error: pip could not install medkg's dependencies (full log: .venv/install.log)" >&2
+    exit 1
+  fi
   .venv/bin/python -c "import torch, sys; v=torch.__version__.split('+')[0]; sys.exit(0 if v=='2.13.0' else f'torch {v} replaced the 2.13.0 pin')"
   echo "$want" > "$stamp"
 fi

@@ -1,0 +1,9 @@
+"""`medkg` subcommands for text (to be filled in)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this package's subcommands to `medkg`."""
