@@ -52,6 +52,11 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    register_neo4j(sub)
+    register_kg(sub)
+
+
+def register_neo4j(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("neo4j", help="run the local Neo4j 5.26 server (with Browser)",
                        description="Start, stop or inspect the local Neo4j server (loopback only).")
     p.add_argument("action", choices=["start", "stop", "status"])
@@ -61,3 +66,57 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--http-port", type=int, help="HTTP/Browser port (0 = pick a free one); default 7474")
     add_json_flag(p)
     p.set_defaults(func=cmd_neo4j)
+
+
+def cmd_kg(args: argparse.Namespace) -> int:
+    from kg.db import driver_session
+
+    s = get_settings()
+    with driver_session(s) as driver:
+        if args.action == "build":
+            from kg.build import ADAPTERS, build
+
+            data_dir = (args.data_dir or s.medkg_data_dir).resolve()
+            sources = [x.strip() for x in args.sources.split(",")] if args.sources else list(ADAPTERS)
+            result = build(driver, data_dir, database=s.neo4j_database, report_root=s.medkg_home / "builds",
+                           sources=sources, excluded_sources=frozenset(args.exclude_source or ()),
+                           commercial_only=args.commercial_only, progress=not args.json)
+            emit(result.to_dict(), args.json, _build_text)
+        else:
+            from kg.stats import graph_stats, stats_text
+
+            emit(graph_stats(driver, database=s.neo4j_database), args.json, stats_text)
+    return 0
+
+
+def _build_text(r: dict) -> str:
+    from kg.cliutil import table
+
+    c = r["counts"]
+    lines = [f"build {r['build_id']} complete in {r['seconds']['total']} s "
+             f"(read {r['seconds']['read']} s, write {r['seconds']['write']} s)", "",
+             table(sorted(c["nodes"].items()), ("label", "nodes")), "",
+             table(sorted(c["relationships"].items()), ("type", "relationships")), "",
+             f"rejects: {r['rejects']} (see {r['report_dir']}/rejects.tsv)",
+             f"unresolved names: {r['unresolved']} (see {r['report_dir']}/resolution.json)"]
+    if r["resolution"]:
+        rows = [(k, v.get("total"), v.get("resolved"), v.get("rate")) for k, v in sorted(r["resolution"].items())]
+        lines += ["", table(rows, ("source", "names", "resolved", "rate"))]
+    if r["deleted_stale"]:
+        lines.append(f"removed leftovers of earlier builds: {r['deleted_stale']}")
+    return "\n".join(lines)
+
+
+def register_kg(sub: argparse._SubParsersAction) -> None:
+    from pathlib import Path
+
+    p = sub.add_parser("kg", help="build the knowledge graph, or show its counts",
+                       description="Build the medical knowledge graph into Neo4j, or report counts.")
+    p.add_argument("action", choices=["build", "stats"])
+    p.add_argument("--data-dir", type=Path, help="source data folder (default $MEDKG_DATA_DIR or ../shared/data)")
+    p.add_argument("--sources", help="comma-separated subset of sources to build (default: all)")
+    p.add_argument("--exclude-source", action="append", help="leave out a source (repeatable)")
+    p.add_argument("--commercial-only", action="store_true",
+                   help="leave out every record under a non-commercial license (CC BY-NC, DrugBank terms, ...)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_kg)

@@ -1,0 +1,128 @@
+"""Read DDXPlus patient CSVs (patients_sample.csv layout, or the original release's upper-case columns)."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gnn.diagnosis.findings import Patient, parse_patient
+from gnn.diagnosis.knowledge import Knowledge, ddxplus_dir
+from kg.errors import InvalidInput, SourceDataError
+
+# Accepted column names, first match wins (case-insensitive).
+COLUMNS = {
+    "age": ("age",),
+    "sex": ("sex",),
+    "features": ("features", "evidences"),
+    "initial": ("feature_id", "initial_evidence"),
+    "pathology": ("diagnosis", "pathology"),
+    "differential": ("top5_diagnoses", "differential_diagnosis"),
+}
+
+
+@dataclass
+class PatientRow:
+    """One CSV row: the parsed patient, its line, and (when present) the true pathology and differential."""
+
+    line: int
+    patient: Patient
+    pathology: str | None = None
+    differential: list[tuple[str, float]] | None = None
+
+
+def sample_path(data_dir: Path | None = None) -> Path:
+    return ddxplus_dir(data_dir) / "patients_sample.csv"
+
+
+def parse_list(text: str) -> list:
+    """A Python-literal or JSON list; a bare string of codes split on commas, semicolons or spaces."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = json.loads(text)
+        if not isinstance(value, list | tuple):
+            raise ValueError("not a list")
+        return list(value)
+    return [t for t in text.replace(";", " ").replace(",", " ").split() if t]
+
+
+def _columns(header: list[str]) -> dict[str, str]:
+    lower = {h.strip().lower(): h for h in header}
+    found = {}
+    for key, names in COLUMNS.items():
+        for n in names:
+            if n in lower:
+                found[key] = lower[n]
+                break
+    return found
+
+
+def _bad(path: Path, line: int, field: str, value: object, why: str) -> InvalidInput:
+    shown = str(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return InvalidInput(f"{path}: line {line}: field {field!r}: {why} (value {shown!r})", field=field)
+
+
+def _differential(raw: str, kb: Knowledge) -> list[tuple[str, float]]:
+    pairs = [(str(n), float(p)) for n, p in parse_list(raw)]
+    unknown = [n for n, _ in pairs if n not in kb.links]
+    if unknown:
+        raise ValueError(f"unknown pathologies {unknown}")
+    return pairs
+
+
+def read_patients(path: Path, kb: Knowledge, require_labels: bool = False) -> list[PatientRow]:
+    """Every row of `path`, in order; a bad row raises InvalidInput naming file, line, field and value."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourceDataError(f"no such patient file: {path}") from exc
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    rows: list[PatientRow] = []
+    with handle:
+        reader = csv.DictReader(handle)
+        cols = _columns(reader.fieldnames or [])
+        needed = ["age", "sex", "features"] + (["pathology", "differential"] if require_labels else [])
+        missing = [k for k in needed if k not in cols]
+        if missing:
+            raise InvalidInput(f"{path}: line 1: missing column(s) {missing} (have {reader.fieldnames})",
+                               field=missing[0])
+        for rec in reader:
+            line = reader.line_num
+            raw = rec.get(cols["features"]) or ""
+            try:
+                findings = [str(f) for f in parse_list(raw)]
+            except (ValueError, SyntaxError, TypeError) as exc:
+                raise _bad(path, line, cols["features"], raw, "not a list of evidence codes") from exc
+            initial = (rec.get(cols["initial"]) or "").strip() if "initial" in cols else ""
+            if initial and initial not in findings:
+                findings.insert(0, initial)
+            if not findings:
+                raise _bad(path, line, cols["features"], raw, "no findings")
+            try:
+                patient = parse_patient(rec.get(cols["age"]), rec.get(cols["sex"]), findings, kb)
+            except InvalidInput as exc:
+                field = {"age": cols["age"], "sex": cols["sex"]}.get(exc.field or "", cols["features"])
+                raise _bad(path, line, field, rec.get(field), str(exc)) from exc
+            row = PatientRow(line=line, patient=patient)
+            if "pathology" in cols and rec.get(cols["pathology"]):
+                row.pathology = rec[cols["pathology"]].strip()
+                if row.pathology not in kb.links:
+                    raise _bad(path, line, cols["pathology"], row.pathology, "unknown pathology")
+            if "differential" in cols and rec.get(cols["differential"]):
+                try:
+                    row.differential = _differential(rec[cols["differential"]], kb)
+                except (ValueError, SyntaxError, TypeError) as exc:
+                    raise _bad(path, line, cols["differential"], rec[cols["differential"]], str(exc)) from exc
+            if require_labels and (row.pathology is None or not row.differential):
+                raise _bad(path, line, cols["pathology"], rec.get(cols["pathology"]), "label missing")
+            rows.append(row)
+    return rows

@@ -1,0 +1,184 @@
+"""Text embeddings in the graph: vector indexes, incremental node embedding, vector and hybrid search."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import numpy as np
+
+from gnn.text.encoder import DIM, TextEncoder, get_encoder
+from gnn.text.nodes import node_text, text_hash
+from kg.db import read, write
+from kg.errors import InvalidInput
+from neo4j import Driver
+
+PROPERTY = "text_embedding"
+HASH_PROPERTY = "text_hash"
+FULLTEXT_INDEX = "name_fulltext"
+_LABEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
+
+
+def check_label(label: str) -> str:
+    """A label is interpolated into Cypher only if it is a plain PascalCase identifier."""
+    if not isinstance(label, str) or not _LABEL.match(label):
+        raise InvalidInput(f"label {label!r} is not a plain PascalCase node label", field="label")
+    return label
+
+
+def index_name(label: str) -> str:
+    return f"{check_label(label).lower()}_text"
+
+
+def create_vector_indexes(driver: Driver, labels: list[str], timeout_s: int = 300) -> list[str]:
+    """One cosine vector index of 384 dims per label, named `<label_lower>_text`; waits until online."""
+    names = []
+    for label in labels:
+        name = index_name(label)
+        write(driver, f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.{PROPERTY} "
+                      f"OPTIONS {{indexConfig: {{`vector.dimensions`: {DIM}, "
+                      f"`vector.similarity_function`: 'cosine'}}}}")
+        names.append(name)
+    write(driver, f"CALL db.awaitIndexes({int(timeout_s)})")
+    return names
+
+
+def create_fulltext_index(driver: Driver, labels: list[str], timeout_s: int = 300) -> str:
+    """The fulltext index `name_fulltext` on `name` and `synonyms` across `labels` (if not there yet)."""
+    if not labels:
+        raise InvalidInput("create_fulltext_index needs at least one label", field="labels")
+    lab = "|".join(check_label(label) for label in labels)
+    write(driver, f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (n:{lab}) ON EACH [n.name, n.synonyms]")
+    write(driver, f"CALL db.awaitIndexes({int(timeout_s)})")
+    return FULLTEXT_INDEX
+
+
+def _write_batch(driver: Driver, label: str, rows: list[dict]) -> None:
+    write(driver, f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
+                  f"CALL db.create.setNodeVectorProperty(n, '{PROPERTY}', row.vec) "
+                  f"SET n.{HASH_PROPERTY} = row.hash", rows=rows)
+
+
+def embed_nodes(driver: Driver, label: str, encoder: TextEncoder | None = None, only_missing: bool = True,
+                batch: int = 256, progress: bool = False) -> dict[str, Any]:
+    """Embed the `label` nodes whose text changed or that have no embedding (all of them if not only_missing).
+
+    Reads each node's properties (not its vector), composes `node_text`, compares its hash with the stored
+    `text_hash`, and writes `text_embedding` (via db.create.setNodeVectorProperty) and `text_hash`.
+    Returns counts: total nodes, embedded, unchanged, skipped (no id).
+    """
+    check_label(label)
+    rows = read(driver, f"MATCH (n:{label}) RETURN n.id AS id, n.{HASH_PROPERTY} AS hash, "
+                        f"n.{PROPERTY} IS NOT NULL AS has_vec, "
+                        f"n {{.*, {PROPERTY}: null, {HASH_PROPERTY}: null}} AS props")
+    todo: list[tuple[str, str, str]] = []
+    skipped = 0
+    for r in rows:
+        if r["id"] is None:
+            skipped += 1
+            continue
+        text = node_text(label, r["props"])
+        h = text_hash(text)
+        if only_missing and r["has_vec"] and r["hash"] == h:
+            continue
+        todo.append((r["id"], text, h))
+    encoder = encoder or get_encoder()
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"embed {label}", unit="node", file=sys.stderr)
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        vecs = encoder.encode([t for _, t, _ in chunk], batch_size=64)
+        _write_batch(driver, label, [{"id": i, "vec": v.tolist(), "hash": h}
+                                     for (i, _, h), v in zip(chunk, vecs, strict=True)])
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return {"label": label, "total": len(rows), "embedded": len(todo),
+            "unchanged": len(rows) - len(todo) - skipped, "skipped": skipped}
+
+
+def _vec(vector: Any) -> list[float]:
+    arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if arr.shape[0] != DIM:
+        raise InvalidInput(f"query vector has {arr.shape[0]} dimensions, expected {DIM}", field="vector")
+    return arr.tolist()
+
+
+def vector_search(driver: Driver, label: str, vector: Any, k: int = 10) -> list[dict]:
+    """The k nearest `label` nodes by cosine (db.index.vector.queryNodes); `score` is Neo4j's (1+cos)/2."""
+    name = index_name(label)
+    return read(driver, "CALL db.index.vector.queryNodes($index, $k, $vec) YIELD node, score "
+                        "RETURN $label AS label, node.id AS id, node.name AS name, score, 2 * score - 1 AS cosine",
+                index=name, k=int(k), vec=_vec(vector), label=label)
+
+
+def _fulltext_query(text: str) -> str:
+    words = [_LUCENE_SPECIAL.sub(r"\\\1", w) for w in text.split()]
+    words = [w for w in words if w.lower() not in {"and", "or", "not"}]
+    if not words:
+        return ""
+    phrase = " ".join(words)
+    # the whole phrase counts most, each word a little, fuzzy words catch typos
+    return f'"{phrase}"^3 ' + " ".join(words) + " " + " ".join(f"{w}~1" for w in words if len(w) > 4)
+
+
+def _fulltext_exists(driver: Driver) -> bool:
+    return bool(read(driver, "SHOW FULLTEXT INDEXES YIELD name WHERE name = $n RETURN name", n=FULLTEXT_INDEX))
+
+
+def hybrid_search(driver: Driver, query: str, labels: list[str], k: int = 10,
+                  encoder: TextEncoder | None = None, vector_weight: float = 0.6) -> list[dict]:
+    """Nodes of `labels` for a free-text `query`: cosine of text embeddings, fulltext name/synonym score
+    (normalised by the best hit) and an exact name/synonym match bonus, summed into `score`.
+
+    So "heart attack" finds myocardial infarction by its synonym and by meaning. Each hit says which
+    signals it came from.
+    """
+    if not query or not query.strip():
+        raise InvalidInput("empty search query", field="query")
+    for label in labels:
+        check_label(label)
+    q = query.strip()
+    vec = (encoder or get_encoder()).encode([q])[0]
+    hits: dict[tuple[str, str], dict] = {}
+
+    def hit(label: str, row: dict) -> dict:
+        key = (label, row["id"])
+        if key not in hits:
+            hits[key] = {"label": label, "id": row["id"], "name": row.get("name"), "vector": 0.0,
+                         "fulltext": 0.0, "exact": False}
+        return hits[key]
+
+    pool = max(k * 3, 20)
+    for label in labels:
+        for row in vector_search(driver, label, vec, pool):
+            hit(label, row)["vector"] = max(0.0, float(row["cosine"]))
+        exact = read(driver, f"MATCH (n:{label}) WHERE toLower(n.name) = $q "
+                             f"OR any(s IN coalesce(n.synonyms, []) WHERE toLower(s) = $q) "
+                             f"RETURN n.id AS id, n.name AS name LIMIT $k", q=q.lower(), k=pool)
+        for row in exact:
+            hit(label, row)["exact"] = True
+    ft_query = _fulltext_query(q)
+    if ft_query and _fulltext_exists(driver):
+        rows = read(driver, "CALL db.index.fulltext.queryNodes($index, $q, {limit: $limit}) YIELD node, score "
+                            "WITH node, score, [l IN labels(node) WHERE l IN $labels] AS ls WHERE size(ls) > 0 "
+                            "RETURN ls[0] AS label, node.id AS id, node.name AS name, score",
+                    index=FULLTEXT_INDEX, q=ft_query, limit=pool * 2, labels=labels)
+        best = max((r["score"] for r in rows), default=0.0) or 1.0
+        for row in rows:
+            hit(row["label"], row)["fulltext"] = float(row["score"]) / best
+    missing = [h for h in hits.values() if h["vector"] == 0.0]
+    for label in {h["label"] for h in missing}:  # fulltext/exact hits outside the vector pool: score them too
+        ids = [h["id"] for h in missing if h["label"] == label]
+        for row in read(driver, f"MATCH (n:{label}) WHERE n.id IN $ids AND n.{PROPERTY} IS NOT NULL "
+                                f"RETURN n.id AS id, n.{PROPERTY} AS v", ids=ids):
+            hits[(label, row["id"])]["vector"] = max(0.0, float(np.dot(np.asarray(row["v"], np.float32), vec)))
+    for h in hits.values():
+        h["score"] = vector_weight * h["vector"] + (1 - vector_weight) * h["fulltext"] + (1.0 if h["exact"] else 0.0)
+    return sorted(hits.values(), key=lambda h: (-h["score"], h["label"], str(h["id"])))[:k]
