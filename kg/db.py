@@ -21,6 +21,7 @@ def make_driver(settings: Settings | None = None) -> Driver:
         connection_acquisition_timeout=5.0,
         connection_timeout=3.0,
         max_transaction_retry_time=2.0,
+        notifications_min_severity="OFF",
     )
 
 

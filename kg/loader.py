@@ -59,8 +59,12 @@ def _edge_groups(batch: GraphBatch) -> dict[tuple[str, str, str, bool], list[dic
 
 
 def write_batch(driver: Driver, batch: GraphBatch, build_id: str, database: str, *,
-                progress: bool = True, on_chunk: Callable[[], None] | None = None) -> dict[str, int]:
-    """Write nodes then relationships; returns rows written per label/type."""
+                progress: bool = True, on_chunk: Callable[[], None] | None = None,
+                timings: dict[str, float] | None = None) -> dict[str, int]:
+    """Write nodes then relationships; returns rows written per label/type (seconds into `timings`)."""
+    import time
+
+    timings = timings if timings is not None else {}
     schema = batch.schema
     written: dict[str, int] = {}
     nodes = _node_groups(batch)
@@ -69,14 +73,18 @@ def write_batch(driver: Driver, batch: GraphBatch, build_id: str, database: str,
     bar = tqdm(total=total, desc="loading", unit="rec", disable=not progress, mininterval=1.0)
     for label, rows in sorted(nodes.items()):
         lab = schema.check_label(label)
-        query = (f"UNWIND $rows AS row MERGE (n:{lab} {{id: row.id}}) "
+        records, _, _ = driver.execute_query(f"MATCH (n:{lab}) RETURN n LIMIT 1", database_=database)
+        verb = "MERGE" if records else "CREATE"
+        query = (f"UNWIND $rows AS row {verb} (n:{lab} {{id: row.id}}) "
                  f"SET n += row.props, n.build_id = $build")
+        t0 = time.perf_counter()
         for chunk in _chunks(rows, BATCH):
             driver.execute_query(query, rows=chunk, build=build_id, database_=database)
             bar.update(len(chunk))
             if on_chunk:
                 on_chunk()
         written[label] = len(rows)
+        timings[label] = round(time.perf_counter() - t0, 2)
     for (rel, s_label, t_label, per_source), rows in sorted(edges.items()):
         r, s, t = schema.check_rel(rel), schema.check_label(s_label), schema.check_label(t_label)
         sources = sorted({row["source"] for row in rows}) if per_source else []
@@ -86,12 +94,15 @@ def write_batch(driver: Driver, batch: GraphBatch, build_id: str, database: str,
         merge = f"[r:{r} {{source: row.source, fact_key: row.fact_key}}]" if per_source else f"[r:{r}]"
         query = (f"UNWIND $rows AS row MATCH (a:{s} {{id: row.s}}) MATCH (b:{t} {{id: row.t}}) "
                  f"{verb} (a)-{merge}->(b) SET r += row.props, r.build_id = $build")
+        t0 = time.perf_counter()
         for chunk in _chunks(rows, BATCH):
             driver.execute_query(query, rows=chunk, build=build_id, database_=database)
             bar.update(len(chunk))
             if on_chunk:
                 on_chunk()
         written[rel] = written.get(rel, 0) + len(rows)
+        name = f"{s_label}-{rel}-{t_label}" + (f"[{verb}]" if verb == "MERGE" else "")
+        timings[name] = round(time.perf_counter() - t0, 2)
     bar.close()
     return written
 

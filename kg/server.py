@@ -242,7 +242,7 @@ db.transaction.timeout=0s
                 tail = self.log_file.read_text(errors="replace").strip().splitlines()[-5:]
                 raise ServerError(f"Neo4j exited with code {proc.returncode}: " + " | ".join(tail))
             try:
-                with GraphDatabase.driver(uri, auth=("neo4j", password)) as driver, \
+                with GraphDatabase.driver(uri, auth=("neo4j", password), notifications_min_severity="OFF") as driver, \
                         driver.session(database="neo4j") as session:
                     if session.run("RETURN 1 AS ok").single(strict=True)["ok"] == 1:
                         return

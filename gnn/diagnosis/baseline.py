@@ -63,3 +63,17 @@ class GraphBaseline:
         linked = self.links[pathology]
         reported = set(evidences)
         return sorted(reported & linked.keys()), sorted(linked.keys() - reported)
+
+
+GRAPH_WEIGHT = 0.3  # ensemble: attention logits + GRAPH_WEIGHT * clipped graph log-likelihood
+GRAPH_CLIP = 5.0  # nats below the graph's best candidate beyond which the graph stops discriminating
+
+
+def graph_bonus(log_scores: np.ndarray, weight: float = GRAPH_WEIGHT, clip: float = GRAPH_CLIP) -> np.ndarray:
+    """Bounded graph term to add to model logits: weight * max(log L - max log L, -clip), per patient.
+
+    It moves the graph's near-best candidates up by at most weight * clip logits and leaves the order of
+    the others (the tail of the differential) to the learned model.
+    """
+    rel = log_scores - log_scores.max(axis=-1, keepdims=True)
+    return weight * np.maximum(rel, -clip)

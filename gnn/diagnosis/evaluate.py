@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
-from gnn.diagnosis.baseline import GraphBaseline
+from gnn.diagnosis.baseline import GRAPH_CLIP, GRAPH_WEIGHT, GraphBaseline, graph_bonus
 from gnn.diagnosis.findings import Patient
 from gnn.diagnosis.knowledge import Knowledge
 from gnn.diagnosis.model import ModelConfig, build_model, predict_logits, train_model
@@ -23,7 +23,6 @@ from gnn.diagnosis.patients import PatientRow
 from gnn.diagnosis.vocab import Vocab
 
 MODELS = ("attention+graph", "attention", "graph", "logreg")
-GRAPH_WEIGHT = 0.3  # ensemble: logits + GRAPH_WEIGHT * graph log-likelihood
 
 
 def soft_targets(rows: list[PatientRow], kb: Knowledge, mix: float) -> np.ndarray:
@@ -90,7 +89,7 @@ def fold_scores(
         logits = predict_logits(model, [vocab.encode(p) for p in patients])
         g = graph.log_scores([p.evidences for p in patients])
         out["attention"][name] = _softmax(logits)
-        out["attention+graph"][name] = _softmax(logits + GRAPH_WEIGHT * g)
+        out["attention+graph"][name] = _softmax(logits + graph_bonus(g))
         out["graph"][name] = _softmax(g)
         lp = np.zeros((len(patients), len(kb.pathologies)))
         lp[:, lr.classes_] = lr.predict_proba(_multi_hot(patients, vocab))
@@ -138,7 +137,7 @@ def cross_validate(
     return {
         "split": f"patient-level stratified {folds}-fold CV × seeds {list(seeds)} over {len(rows)} patients; "
                  "'half' = floor(n/2) findings removed at random per test patient (seeded per split)",
-        "graph_weight": GRAPH_WEIGHT,
+        "ensemble": {"graph_weight": GRAPH_WEIGHT, "graph_clip": GRAPH_CLIP},
         "config": cfg.to_dict(),
         "seconds": round(time.perf_counter() - t0, 1),
         "summary": summary,

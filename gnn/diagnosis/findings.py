@@ -20,6 +20,7 @@ class Finding:
 
     evidence: str
     value: str | None
+    default: bool = field(default=False, compare=False)  # the value is the question's default ("no", "nowhere")
 
     @property
     def token(self) -> str:
@@ -37,6 +38,7 @@ class Patient:
 
     @property
     def evidences(self) -> set[str]:
+        """Evidence codes answered (DDXPlus records the answers to a pathology's questions, defaults included)."""
         return {f.evidence for f in self.findings}
 
     @property
@@ -70,7 +72,7 @@ def parse_finding(text: str, kb: Knowledge) -> Finding | None:
         value = value.upper()
         if value not in info.possible_values:
             return None
-    return Finding(code, value)
+    return Finding(code, value, default=value == info.default_value)
 
 
 def _words(text: str) -> list[str]:

@@ -19,14 +19,14 @@ class ModelConfig:
 
     dim: int = 64
     heads: int = 4
-    layers: int = 2
+    layers: int = 1
     dropout: float = 0.1
-    epochs: int = 60
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
     max_drop: float = 0.6  # each sample drops U(0, max_drop) of its findings
-    soft_mix: float = 0.5  # target = (1 - soft_mix) * one-hot(true) + soft_mix * reference differential
+    soft_mix: float = 0.7  # target = (1 - soft_mix) * one-hot(true) + soft_mix * reference differential
     seed: int = 0
 
     def to_dict(self) -> dict:

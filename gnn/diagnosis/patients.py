@@ -79,10 +79,29 @@ def _differential(raw: str, kb: Knowledge) -> list[tuple[str, float]]:
     return pairs
 
 
+def _read_labels(row: PatientRow, rec: dict, cols: dict[str, str], kb: Knowledge, path: Path) -> None:
+    line = row.line
+    if "pathology" in cols and rec.get(cols["pathology"]):
+        row.pathology = rec[cols["pathology"]].strip()
+        if row.pathology not in kb.links:
+            raise _bad(path, line, cols["pathology"], row.pathology, "unknown pathology")
+    if "differential" in cols and rec.get(cols["differential"]):
+        try:
+            row.differential = _differential(rec[cols["differential"]], kb)
+        except (ValueError, SyntaxError, TypeError) as exc:
+            raise _bad(path, line, cols["differential"], rec[cols["differential"]], str(exc)) from exc
+    if row.pathology is None or not row.differential:
+        raise _bad(path, line, cols.get("pathology", "diagnosis"), rec.get(cols.get("pathology", "")),
+                   "label missing")
+
+
 def read_patients(path: Path, kb: Knowledge, require_labels: bool = False) -> list[PatientRow]:
-    """Every row of `path`, in order; a bad row raises InvalidInput naming file, line, field and value."""
+    """Every row of `path`, in order; a bad row raises InvalidInput naming file, line, field and value.
+
+    With `require_labels`, the true pathology and the reference differential must be present and valid.
+    """
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise SourceDataError(f"no such patient file: {path}") from exc
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -113,16 +132,12 @@ def read_patients(path: Path, kb: Knowledge, require_labels: bool = False) -> li
                 field = {"age": cols["age"], "sex": cols["sex"]}.get(exc.field or "", cols["features"])
                 raise _bad(path, line, field, rec.get(field), str(exc)) from exc
             row = PatientRow(line=line, patient=patient)
-            if "pathology" in cols and rec.get(cols["pathology"]):
-                row.pathology = rec[cols["pathology"]].strip()
-                if row.pathology not in kb.links:
-                    raise _bad(path, line, cols["pathology"], row.pathology, "unknown pathology")
-            if "differential" in cols and rec.get(cols["differential"]):
+            if require_labels:
+                _read_labels(row, rec, cols, kb, path)
+            else:  # scoring: label columns are optional extras, read when well-formed, else ignored
                 try:
-                    row.differential = _differential(rec[cols["differential"]], kb)
-                except (ValueError, SyntaxError, TypeError) as exc:
-                    raise _bad(path, line, cols["differential"], rec[cols["differential"]], str(exc)) from exc
-            if require_labels and (row.pathology is None or not row.differential):
-                raise _bad(path, line, cols["pathology"], rec.get(cols["pathology"]), "label missing")
+                    _read_labels(row, rec, cols, kb, path)
+                except InvalidInput:
+                    row.pathology, row.differential = None, None
             rows.append(row)
     return rows

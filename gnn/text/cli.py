@@ -1,9 +1,117 @@
-"""`medkg` subcommands for text (to be filled in)."""
+"""`medkg text ...`: train/evaluate the complaint classifier, classify a CSV, embed a text."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from kg.cliutil import add_json_flag, emit, table
+
+
+def _metrics_text(r: dict) -> str:
+    def ms(d: dict) -> str:
+        return f"{d['mean']:.4f} ± {d['sd']:.4f}"
+
+    rows = [(r["model_name"], ms(r["model"]["accuracy"]), ms(r["model"]["macro_f1"])),
+            (r["baseline_name"], ms(r["baseline"]["accuracy"]), ms(r["baseline"]["macro_f1"]))]
+    zs = r["zero_shot"]
+    zrows = [(name, f"{zs[name]['whole_text']:.4f}", f"{zs[name]['max_over_sentences']:.4f}")
+             for name in ("label_text", "ontology_names", "ontology_names_definitions")]
+    d = r["data"]
+    return (f"Symptom2Disease: {d['rows_unique']} unique complaints ({d['duplicates_dropped']} duplicates dropped), "
+            f"{d['classes']} labels; stratified {1 - r['test_fraction']:.0%}/{r['test_fraction']:.0%} split "
+            f"({r['train_size']}/{r['test_size']}), seeds {r['seeds']}\n\n"
+            + table(rows, ("model", "accuracy", "macro-F1"))
+            + f"\n\nzero-shot accuracy on all {zs['n']} complaints (chance {zs['chance']:.3f}):\n"
+            + table(zrows, ("label descriptions", "whole text", "best sentence")))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gnn.text.classifier import run_evaluation
+
+    report = run_evaluation(progress=not args.json)
+    emit(report, args.json, _metrics_text)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gnn.text.classifier import train
+
+    report = train(progress=True, evaluate_first=not args.no_eval)
+    if args.json:
+        emit(report, True)
+    else:
+        if "model" in report:
+            print(_metrics_text(report))
+            print()
+        print(f"trained on {report['trained_on']} complaints, {report['classes']} labels; saved to "
+              f"{report['model_dir']}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from gnn.text.classify_file import classify_file
+
+    result = classify_file(args.input, args.output, progress=False)
+    emit(result, args.json, lambda r: f"wrote {r['rows']} predictions to {r['output']}"
+         + (f" ({r['empty_rows']} empty rows, see warnings)" if r["empty_rows"] else ""))
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gnn.text.encoder import get_encoder
+
+    vec = get_encoder().encode([args.text])[0]
+    result = {"text": args.text, "dim": int(vec.shape[0]), "norm": round(float(np.linalg.norm(vec)), 6),
+              "first": [round(float(x), 6) for x in vec[: args.first]]}
+    emit(result, args.json, lambda r: f"dim {r['dim']}  norm {r['norm']:.4f}\nfirst {len(r['first'])}: "
+         + " ".join(f"{x:+.4f}" for x in r["first"]))
+    return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from gnn.text.findings import FindingMatcher, ddxplus_candidates, mesh_symptom_candidates
+
+    cands = ddxplus_candidates() if args.source == "ddxplus" else mesh_symptom_candidates()
+    found = [f.as_dict() for f in FindingMatcher(cands, threshold=args.threshold).match(args.text)]
+    emit(found, args.json, lambda fs: table([(f["id"], f"{f['score']:.3f}", f["text"], f["matched"]) for f in fs],
+                                            ("id", "score", "finding", "matched text")) if fs else "no findings")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to `medkg`."""
+    p = sub.add_parser("text", help="text encoder and complaint classifier",
+                       description="Sentence encoder (all-MiniLM-L6-v2, offline) and the Symptom2Disease "
+                                   "complaint classifier.")
+    tsub = p.add_subparsers(dest="text_command", metavar="ACTION", required=True)
+
+    t = tsub.add_parser("train", help="evaluate, then train on all of Symptom2Disease and save the model")
+    t.add_argument("--no-eval", action="store_true", help="skip the evaluation, only fit and save")
+    add_json_flag(t)
+    t.set_defaults(func=cmd_train)
+
+    e = tsub.add_parser("evaluate", help="model vs TF-IDF baseline over seeds, and zero-shot accuracy")
+    add_json_flag(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    c = tsub.add_parser("classify", help="CSV with a `text` column → JSON lines {label, probability}")
+    c.add_argument("--input", type=Path, required=True, help="CSV file with a `text` column")
+    c.add_argument("--output", type=Path, required=True, help="JSON-lines file to write (one line per row)")
+    add_json_flag(c)
+    c.set_defaults(func=cmd_classify)
+
+    m = tsub.add_parser("embed", help="encode one text and show its vector's first values and norm")
+    m.add_argument("text")
+    m.add_argument("--first", type=int, default=8, help="how many leading values to show")
+    add_json_flag(m)
+    m.set_defaults(func=cmd_embed)
+
+    f = tsub.add_parser("findings", help="symptoms / DDXPlus evidences a free-text complaint mentions")
+    f.add_argument("text")
+    f.add_argument("--source", choices=["ddxplus", "mesh"], default="ddxplus")
+    f.add_argument("--threshold", type=float, default=0.6)
+    add_json_flag(f)
+    f.set_defaults(func=cmd_findings)

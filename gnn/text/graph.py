@@ -45,14 +45,20 @@ def create_vector_indexes(driver: Driver, labels: list[str], timeout_s: int = 30
     return names
 
 
-def create_fulltext_index(driver: Driver, labels: list[str], timeout_s: int = 300) -> str:
-    """The fulltext index `name_fulltext` on `name` and `synonyms` across `labels` (if not there yet)."""
+def create_fulltext_index(driver: Driver, labels: list[str], timeout_s: int = 300,
+                          name: str = FULLTEXT_INDEX) -> str:
+    """The fulltext index `name_fulltext` on `name` and `synonyms` across `labels` (if not there yet).
+
+    An index of that name that already exists is left as it is, whatever labels it covers.
+    """
     if not labels:
         raise InvalidInput("create_fulltext_index needs at least one label", field="labels")
+    if not re.match(r"^[a-z][a-z0-9_]*$", name):
+        raise InvalidInput(f"index name {name!r} is not a plain snake_case name", field="name")
     lab = "|".join(check_label(label) for label in labels)
-    write(driver, f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (n:{lab}) ON EACH [n.name, n.synonyms]")
+    write(driver, f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{lab}) ON EACH [n.name, n.synonyms]")
     write(driver, f"CALL db.awaitIndexes({int(timeout_s)})")
-    return FULLTEXT_INDEX
+    return name
 
 
 def _write_batch(driver: Driver, label: str, rows: list[dict]) -> None:
@@ -128,17 +134,18 @@ def _fulltext_query(text: str) -> str:
     return f'"{phrase}"^3 ' + " ".join(words) + " " + " ".join(f"{w}~1" for w in words if len(w) > 4)
 
 
-def _fulltext_exists(driver: Driver) -> bool:
-    return bool(read(driver, "SHOW FULLTEXT INDEXES YIELD name WHERE name = $n RETURN name", n=FULLTEXT_INDEX))
+def _fulltext_exists(driver: Driver, name: str) -> bool:
+    return bool(read(driver, "SHOW FULLTEXT INDEXES YIELD name WHERE name = $n RETURN name", n=name))
 
 
 def hybrid_search(driver: Driver, query: str, labels: list[str], k: int = 10,
-                  encoder: TextEncoder | None = None, vector_weight: float = 0.6) -> list[dict]:
+                  encoder: TextEncoder | None = None, vector_weight: float = 0.6,
+                  fulltext_index: str = FULLTEXT_INDEX) -> list[dict]:
     """Nodes of `labels` for a free-text `query`: cosine of text embeddings, fulltext name/synonym score
     (normalised by the best hit) and an exact name/synonym match bonus, summed into `score`.
 
     So "heart attack" finds myocardial infarction by its synonym and by meaning. Each hit says which
-    signals it came from.
+    signals it came from. Without the fulltext index, the other two signals still work.
     """
     if not query or not query.strip():
         raise InvalidInput("empty search query", field="query")
@@ -165,11 +172,11 @@ def hybrid_search(driver: Driver, query: str, labels: list[str], k: int = 10,
         for row in exact:
             hit(label, row)["exact"] = True
     ft_query = _fulltext_query(q)
-    if ft_query and _fulltext_exists(driver):
+    if ft_query and _fulltext_exists(driver, fulltext_index):
         rows = read(driver, "CALL db.index.fulltext.queryNodes($index, $q, {limit: $limit}) YIELD node, score "
                             "WITH node, score, [l IN labels(node) WHERE l IN $labels] AS ls WHERE size(ls) > 0 "
                             "RETURN ls[0] AS label, node.id AS id, node.name AS name, score",
-                    index=FULLTEXT_INDEX, q=ft_query, limit=pool * 2, labels=labels)
+                    index=fulltext_index, q=ft_query, limit=pool * 2, labels=labels)
         best = max((r["score"] for r in rows), default=0.0) or 1.0
         for row in rows:
             hit(row["label"], row)["fulltext"] = float(row["score"]) / best

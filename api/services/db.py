@@ -1,0 +1,62 @@
+"""The one gateway from the API to Neo4j: read transactions, timeouts and error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from neo4j.exceptions import (
+    ClientError,
+    ConnectionAcquisitionTimeoutError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from api.services.errors import QueryFailed, QueryTimeout
+from kg.errors import DatabaseUnavailable
+from neo4j import Driver, ManagedTransaction, Query, Record, RoutingControl
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 10.0  # seconds; every API query carries a transaction timeout
+_UNREACHABLE = (ServiceUnavailable, SessionExpired, ConnectionAcquisitionTimeoutError, OSError)
+
+
+def _is_timeout(exc: ClientError) -> bool:
+    code = exc.code or ""
+    return "TransactionTimedOut" in code or "Transaction.Terminated" in code or "TransactionTimedOut" in str(exc)
+
+
+def _map_client_error(exc: ClientError) -> Exception:
+    if _is_timeout(exc):
+        return QueryTimeout(f"query exceeded its time limit and was terminated ({exc.code})")
+    return QueryFailed(exc.message or str(exc), exc.code)
+
+
+def run_read(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
+             timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
+    """Run one read query (routing READ, with a timeout) and return rows as dicts."""
+    return [r.data() for r in run_read_records(driver, database, text, params, timeout)]
+
+
+def run_read_records(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
+                     timeout: float = DEFAULT_TIMEOUT) -> list[Record]:
+    """Like run_read, but the driver's records (graph values stay Node/Relationship/Path)."""
+    try:
+        records, _, _ = driver.execute_query(Query(text, timeout=timeout), params or {}, database_=database,
+                                             routing_=RoutingControl.READ)
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+    except ClientError as exc:
+        raise _map_client_error(exc) from exc
+    return records
+
+
+def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
+    """Run `work` in a managed READ transaction (session.execute_read), mapping driver errors."""
+    try:
+        with driver.session(database=database, default_access_mode="READ") as session:
+            return session.execute_read(work)
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+    except ClientError as exc:
+        raise _map_client_error(exc) from exc

@@ -1,0 +1,25 @@
+"""Errors of the API services beyond kg.errors; api/app.py maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from kg.errors import MedKGError
+
+
+class QueryRefused(MedKGError):
+    """A Cypher statement that is not read-only (write, admin, file access): refused, never executed."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class QueryTimeout(MedKGError):
+    """A query that ran past its time limit and was terminated by Neo4j."""
+
+
+class QueryFailed(MedKGError):
+    """Neo4j rejected a caller's query (syntax, type or argument error); carries Neo4j's code."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,190 @@
+"""`Diagnoser`: load the trained model once, score patients, explain each candidate with graph evidence."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gnn.diagnosis.baseline import GRAPH_CLIP, GRAPH_WEIGHT, GraphBaseline, graph_bonus
+from gnn.diagnosis.findings import Patient, parse_patient
+from gnn.diagnosis.knowledge import Knowledge, default_knowledge
+from gnn.diagnosis.model import FindingsAttention, ModelConfig, build_model, pad_batch, train_model
+from gnn.diagnosis.patients import PatientRow
+from gnn.diagnosis.vocab import Vocab
+from kg.errors import ConfigError
+from kg.settings import get_settings
+
+FILES = ("model.pt", "vocab.json", "config.json", "metrics.json")
+
+
+def artifacts_dir() -> Path:
+    return get_settings().medkg_artifacts / "diagnosis"
+
+
+@dataclass
+class EvidenceRef:
+    """A DDXPlus evidence as the API shows it: code (with value), its question and the value's meaning."""
+
+    code: str
+    evidence: str
+    question: str
+    value: str | None = None
+
+
+@dataclass
+class Candidate:
+    """One pathology of the differential with the findings for and the expected findings missing."""
+
+    disease: str
+    probability: float
+    icd10: str
+    severity: int
+    supporting: list[EvidenceRef]
+    absent: list[EvidenceRef]
+
+
+@dataclass
+class DiagnosisResult:
+    """Ranked differential (probabilities descending), parsed findings, inputs that matched nothing."""
+
+    ranked: list[Candidate]
+    findings: list[str]
+    unrecognised: list[str]
+    attention: dict[str, float] = field(default_factory=dict)
+    model: str = "attention+graph"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Diagnoser:
+    """The attention model over findings, ensembled with the graph baseline (bounded graph bonus)."""
+
+    def __init__(self, model: FindingsAttention, vocab: Vocab, kb: Knowledge, cfg: ModelConfig,
+                 links: Mapping[str, Mapping[str, float]] | None = None, metrics: dict | None = None) -> None:
+        self.model = model.eval()
+        self.vocab = vocab
+        self.kb = kb
+        self.cfg = cfg
+        self.metrics = metrics or {}
+        self.graph = GraphBaseline(links if links is not None else kb.links, kb.evidences)
+        if self.graph.pathologies != kb.pathologies:
+            raise ConfigError("the graph links name other pathologies than the DDXPlus release")
+        # Per-pathology explanation lists, precomputed for low latency.
+        self._linked = {p: set(self.graph.links[p]) for p in kb.pathologies}
+
+    # ----- training and persistence -------------------------------------------------------------------
+    @classmethod
+    def train(cls, rows: list[PatientRow], kb: Knowledge | None = None, cfg: ModelConfig | None = None,
+              progress: bool = False) -> Diagnoser:
+        """Fit the attention model on labelled patients (soft targets, random evidence dropout)."""
+        from gnn.diagnosis.evaluate import soft_targets
+
+        kb = kb or default_knowledge()
+        cfg = cfg or ModelConfig()
+        vocab = Vocab.from_knowledge(kb)
+        model = build_model(vocab, len(kb.pathologies), cfg)
+        t0 = time.perf_counter()
+        losses = train_model(model, [vocab.encode(r.patient) for r in rows], soft_targets(rows, kb, cfg.soft_mix),
+                             cfg, progress=progress)
+        metrics = {"n_patients": len(rows), "train_seconds": round(time.perf_counter() - t0, 1),
+                   "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
+        return cls(model, vocab, kb, cfg, metrics=metrics)
+
+    def save(self, folder: Path | None = None) -> Path:
+        folder = folder or artifacts_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.state_dict(), folder / "model.pt")
+        (folder / "vocab.json").write_text(json.dumps(self.vocab.to_dict()))
+        config = {"model": self.cfg.to_dict(), "pathologies": list(self.kb.pathologies),
+                  "ensemble": {"graph_weight": GRAPH_WEIGHT, "graph_clip": GRAPH_CLIP}}
+        (folder / "config.json").write_text(json.dumps(config, indent=2))
+        evaluation = folder / "evaluation.json"
+        if evaluation.exists():  # the latest `medkg diagnose evaluate` summary travels with the weights
+            ev = json.loads(evaluation.read_text())
+            self.metrics["evaluation"] = {k: ev.get(k) for k in ("split", "ensemble", "summary")}
+        (folder / "metrics.json").write_text(json.dumps(self.metrics, indent=2))
+        return folder
+
+    @classmethod
+    def exists(cls, folder: Path | None = None) -> bool:
+        folder = folder or artifacts_dir()
+        return all((folder / f).exists() for f in FILES[:3])
+
+    @classmethod
+    def load(cls, folder: Path | None = None, kb: Knowledge | None = None,
+             links: Mapping[str, Mapping[str, float]] | None = None) -> Diagnoser:
+        """Load the saved model (weights_only); `links` {pathology: {evidence: weight}} may come from Neo4j."""
+        folder = folder or artifacts_dir()
+        if not cls.exists(folder):
+            raise ConfigError(f"no trained diagnosis model in {folder}: run `medkg diagnose train`")
+        kb = kb or default_knowledge()
+        config = json.loads((folder / "config.json").read_text())
+        if tuple(config["pathologies"]) != kb.pathologies:
+            raise ConfigError(f"{folder}/config.json was trained on other pathologies; retrain the model")
+        cfg = ModelConfig(**config["model"])
+        vocab = Vocab.from_dict(json.loads((folder / "vocab.json").read_text()))
+        model = build_model(vocab, len(kb.pathologies), cfg)
+        model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+        metrics_file = folder / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+        return cls(model, vocab, kb, cfg, links=links, metrics=metrics)
+
+    # ----- scoring ------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _logits(self, patients: list[Patient]) -> tuple[np.ndarray, torch.Tensor]:
+        logits, attn = self.model(pad_batch([self.vocab.encode(p) for p in patients]), return_attention=True)
+        return logits.numpy().astype(np.float64), attn
+
+    def predict_proba(self, patients: list[Patient], batch_size: int = 512) -> np.ndarray:
+        """Ensemble probabilities [N, P] (columns in `kb.pathologies` order)."""
+        out = []
+        for i in range(0, len(patients), batch_size):
+            chunk = patients[i : i + batch_size]
+            logits, _ = self._logits(chunk)
+            s = logits + graph_bonus(self.graph.log_scores([p.evidences for p in chunk]))
+            s -= s.max(axis=1, keepdims=True)
+            e = np.exp(s)
+            out.append(e / e.sum(axis=1, keepdims=True))
+        return np.concatenate(out) if out else np.zeros((0, len(self.kb.pathologies)))
+
+    def _ref(self, code: str, evidence: str, value: str | None) -> EvidenceRef:
+        info = self.kb.evidences[evidence]
+        meaning = info.value_meaning.get(value, value) if value is not None else None
+        return EvidenceRef(code=code, evidence=evidence, question=info.question, value=meaning)
+
+    def explain(self, patient: Patient, probs: np.ndarray, top: int | None = None) -> list[Candidate]:
+        order = np.argsort(-probs, kind="stable")[: top or len(probs)]
+        reported = patient.evidences
+        out = []
+        for j in order:
+            name = self.kb.pathologies[j]
+            linked = self._linked[name]
+            supporting = [self._ref(f.token, f.evidence, f.value) for f in patient.findings
+                          if f.evidence in linked and not f.default]
+            absent = [self._ref(e, e, None) for e in sorted(linked - reported)]
+            out.append(Candidate(disease=name, probability=float(probs[j]), icd10=self.kb.icd10[name],
+                                 severity=self.kb.severity[name], supporting=supporting, absent=absent))
+        return out
+
+    def diagnose(self, age: int, sex: str, findings: list[str], symptom_names: list[str] | None = None,
+                 top: int | None = None) -> DiagnosisResult:
+        """Ranked differential for one patient; raises InvalidInput on empty findings or bad age/sex."""
+        patient = parse_patient(age, sex, findings, self.kb, symptom_names)
+        logits, attn = self._logits([patient])
+        s = logits[0] + graph_bonus(self.graph.log_scores([patient.evidences]))[0]
+        probs = np.exp(s - s.max())
+        probs /= probs.sum()
+        weights = attn[0, 3 : 3 + len(patient.findings)].tolist()
+        return DiagnosisResult(
+            ranked=self.explain(patient, probs, top),
+            findings=patient.tokens,
+            unrecognised=patient.unrecognised,
+            attention={t: round(w, 4) for t, w in zip(patient.tokens, weights, strict=True)},
+        )
