@@ -8,22 +8,39 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import health
+from api.routes import cypher, entities, health, interactions, search
+from api.security import AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
+from api.services.state import build_services, warm
 from kg.db import make_driver
 from kg.errors import DatabaseUnavailable, InvalidInput, NotFound
 from kg.settings import Settings, get_settings
 
+OPENAPI_TAGS = [
+    {"name": "health", "description": "Liveness and readiness (a real Neo4j query)."},
+    {"name": "drugs", "description": "Typo-tolerant drug search: names, synonyms, brand names, DrugBank ids."},
+    {"name": "interactions", "description": "Drug-drug interactions with severity (DDInter), mechanism (DrugBank "
+                                            "86 types), provenance and per-source coverage."},
+    {"name": "entities", "description": "Any entity by label and id, its neighbours, and paths between entities."},
+    {"name": "cypher", "description": "Read-only Cypher (EXPLAIN-checked, READ transaction, timeout, row cap)."},
+]
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    keys = KeyStore.from_settings(settings)
+    audit = AuditLog(settings.medkg_audit_log or settings.medkg_home / "audit.log")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.driver = make_driver(settings)
+        app.state.services = build_services(settings, app.state.driver)
+        warming = warm(app.state.services, app.state.driver)
         try:
             yield
         finally:
+            warming.join(timeout=30)
             app.state.driver.close()
 
     app = FastAPI(
@@ -32,7 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Medical knowledge-graph reasoning: graph queries, drug interactions, "
         "recommendations and diagnosis, each answer with its evidence and sources.",
         lifespan=lifespan,
+        openapi_tags=OPENAPI_TAGS,
+        contact={"name": "MedKG"},
+        license_info={"name": "Apache-2.0 (code); data under each source's license, reported per fact"},
     )
+    app.state.keys = keys
+    app.state.audit = audit
+    app.state.rate_limiter = RateLimiter(settings.medkg_rate_limit, settings.medkg_rate_burst)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.medkg_max_body_bytes)
 
     @app.exception_handler(DatabaseUnavailable)
     async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
@@ -47,5 +71,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loc = ["body", exc.field] if exc.field else ["body"]
         return JSONResponse(status_code=422, content={"detail": [{"loc": loc, "msg": str(exc)}]})
 
+    @app.exception_handler(QueryRefused)
+    async def _refused(_: Request, exc: QueryRefused) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc), "reason": exc.reason})
+
+    @app.exception_handler(QueryTimeout)
+    async def _timeout(_: Request, exc: QueryTimeout) -> JSONResponse:
+        return JSONResponse(status_code=504, content={"detail": str(exc)})
+
+    @app.exception_handler(QueryFailed)
+    async def _failed(_: Request, exc: QueryFailed) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", "query"], "msg": str(exc),
+                                                                  "code": exc.code}]})
+
     app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(interactions.router)
+    app.include_router(entities.router)
+    app.include_router(cypher.router)
     return app

@@ -49,8 +49,10 @@ def _cell_type(value: Any) -> str | None:
     if isinstance(value, float):
         return "double" if math.isfinite(value) else None
     if isinstance(value, str):
-        return "string" if value else None
+        return "string"  # written quoted, so "" stays an empty string
     if isinstance(value, list | tuple):
+        if any(v == "" for v in value):
+            return None  # an empty element cannot be told apart in a delimited cell
         kinds = {_cell_type(v) for v in value}
         if len(kinds) != 1:
             return None  # empty, or mixed
@@ -60,13 +62,18 @@ def _cell_type(value: Any) -> str | None:
 
 
 def _cell(value: Any, delimiter: str) -> str:
+    """One CSV field: strings and lists quoted (quotes doubled), numbers and booleans bare."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list | tuple):
-        return delimiter.join(_cell(v, delimiter) for v in value)
-    return str(value)
+        text = delimiter.join(v if isinstance(v, str) else _cell(v, delimiter) for v in value)
+    else:
+        text = str(value)
+    return '"' + text.replace('"', '""') + '"'
 
 
 @dataclass
@@ -195,11 +202,11 @@ def _write_csv(f: _File, delim: str) -> None:
         header = [f":START_ID({start})", f":END_ID({end})"]
     header += [f"{c}:{f.columns[c]}" for c in cols]
     with open(f.path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        for props, (a, b) in f.rows:
-            lead = [a] if f.kind == "nodes" else [a, b]
-            w.writerow(lead + [_cell(props[c], delim) if c in props else "" for c in cols])
+        fh.write(",".join(header) + "\n")
+        for props, ends in f.rows:
+            lead = [_cell(e, delim) for e in (ends[:1] if f.kind == "nodes" else ends)]
+            # an absent property is an empty, unquoted field
+            fh.write(",".join(lead + [_cell(props[c], delim) if c in props else "" for c in cols]) + "\n")
     f.rows.clear()
 
 

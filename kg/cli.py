@@ -78,9 +78,15 @@ def cmd_kg(args: argparse.Namespace) -> int:
 
             data_dir = (args.data_dir or s.medkg_data_dir).resolve()
             sources = [x.strip() for x in args.sources.split(",")] if args.sources else list(ADAPTERS)
-            result = build(driver, data_dir, database=s.neo4j_database, report_root=s.medkg_home / "builds",
-                           sources=sources, excluded_sources=frozenset(args.exclude_source or ()),
-                           commercial_only=args.commercial_only, progress=not args.json)
+            opts = {"database": s.neo4j_database, "report_root": s.medkg_home / "builds", "sources": sources,
+                    "excluded_sources": frozenset(args.exclude_source or ()),
+                    "commercial_only": args.commercial_only, "progress": not args.json}
+            if args.bulk:
+                from kg.bulk import bulk_build, server_for
+
+                result = bulk_build(server_for(s), data_dir, expected_uri=s.neo4j_uri, **opts)
+            else:
+                result = build(driver, data_dir, **opts)
             emit(result.to_dict(), args.json, _build_text)
         else:
             from kg.stats import graph_stats, stats_text
@@ -118,5 +124,8 @@ def register_kg(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-source", action="append", help="leave out a source (repeatable)")
     p.add_argument("--commercial-only", action="store_true",
                    help="leave out every record under a non-commercial license (CC BY-NC, DrugBank terms, ...)")
+    p.add_argument("--bulk", action="store_true",
+                   help="fresh database only: load with neo4j-admin database import (stops and restarts the "
+                        "local server in NEO4J_HOME or $MEDKG_HOME/neo4j; refuses a database with non-build data)")
     add_json_flag(p)
     p.set_defaults(func=cmd_kg)

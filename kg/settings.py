@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     neo4j_pagecache: str = "512m"
     medkg_data_dir: Path = Field(default_factory=_default_data_dir)
     medkg_artifacts: Path = Field(default_factory=lambda: REPO_ROOT / "artifacts")
+    medkg_api_keys: Path | None = None  # default: $MEDKG_HOME/api-keys.json
+    medkg_audit_log: Path | None = None  # default: $MEDKG_HOME/audit.log
+    medkg_rate_limit: float = 50.0  # requests per second per API key
+    medkg_rate_burst: int = 100
+    medkg_max_body_bytes: int = 1_000_000
 
     @property
     def server_home(self) -> Path:

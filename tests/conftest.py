@@ -55,3 +55,26 @@ def scratch_settings(server) -> Settings:
     """Settings that point a driver or app at a scratch server."""
     return Settings(neo4j_uri=f"bolt://127.0.0.1:{server.bolt_port}", neo4j_password=server.password,
                     neo4j_home=server.home)
+
+
+@pytest.fixture(scope="session")
+def built_graph(driver, settings: Settings):
+    """The real graph, built once per test session from MEDKG_DATA_DIR into the test Neo4j."""
+    from kg.build import build
+
+    return build(driver, settings.medkg_data_dir, database=settings.neo4j_database,
+                 report_root=settings.medkg_home / "builds", progress=False)
+
+
+@pytest.fixture(scope="session")
+def api_keys(settings: Settings) -> dict[str, str]:
+    """One API key per role in the test key store: {"admin": "mk_…", "clinician": …, "researcher": …}."""
+    from api.security import KeyStore
+
+    store = KeyStore.from_settings(settings)
+    return {role: store.create(f"test-{role}", role)[1] for role in ("admin", "clinician", "researcher")}
+
+
+@pytest.fixture(scope="session")
+def admin_headers(api_keys: dict[str, str]) -> dict[str, str]:
+    return {"X-API-Key": api_keys["admin"]}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """The named severity scale: DDInter's grades; `not graded` where no grade exists (mechanism only,
     or DDInter's own level `Unknown`)."""
 

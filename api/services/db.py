@@ -26,10 +26,13 @@ def _is_timeout(exc: ClientError) -> bool:
     return "TransactionTimedOut" in code or "Transaction.Terminated" in code or "TransactionTimedOut" in str(exc)
 
 
-def _map_client_error(exc: ClientError) -> Exception:
+def _map_client_error(exc: ClientError, caller_query: bool) -> Exception:
+    """A timeout -> QueryTimeout; a caller's bad query -> QueryFailed; our own bad query stays a bug (500)."""
     if _is_timeout(exc):
         return QueryTimeout(f"query exceeded its time limit and was terminated ({exc.code})")
-    return QueryFailed(exc.message or str(exc), exc.code)
+    if caller_query:
+        return QueryFailed(exc.message or str(exc), exc.code)
+    return exc
 
 
 def run_read(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
@@ -47,16 +50,20 @@ def run_read_records(driver: Driver, database: str, text: str, params: dict[str,
     except _UNREACHABLE as exc:
         raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
     except ClientError as exc:
-        raise _map_client_error(exc) from exc
+        mapped = _map_client_error(exc, caller_query=False)
+        if mapped is exc:
+            raise
+        raise mapped from exc
     return records
 
 
 def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
-    """Run `work` in a managed READ transaction (session.execute_read), mapping driver errors."""
+    """Run a caller's `work` in a managed READ transaction (session.execute_read); Neo4j's complaints about
+    the caller's query become QueryFailed (422)."""
     try:
         with driver.session(database=database, default_access_mode="READ") as session:
             return session.execute_read(work)
     except _UNREACHABLE as exc:
         raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
     except ClientError as exc:
-        raise _map_client_error(exc) from exc
+        raise _map_client_error(exc, caller_query=True) from exc

@@ -152,8 +152,8 @@ class EntityService:
             MATCH (n:{label_q} {{id: $id}})
             RETURN n, COLLECT {{
               MATCH (n)-[r]-() WHERE NOT type(r) IN $hidden
-              WITH type(r) AS type, CASE WHEN startNode(r) = n THEN 'out' ELSE 'in' END AS direction, count(*) AS n
-              RETURN {{type: type, direction: direction, count: n}} ORDER BY type, direction
+              WITH type(r) AS type, CASE WHEN startNode(r) = n THEN 'out' ELSE 'in' END AS direction, count(*) AS c
+              RETURN {{type: type, direction: direction, count: c}} ORDER BY type, direction
             }} AS degree""", {"id": entity_id, "hidden": hidden_types()})
         if not records:
             raise NotFound(f"no {label} with id {entity_id!r}", self.suggest(label, entity_id))

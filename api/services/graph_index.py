@@ -118,30 +118,38 @@ def load_index(driver: Driver, database: str) -> GraphIndex:
     return index
 
 
-_CACHE: dict[tuple[str, str], GraphIndex] = {}
+_CURRENT: dict[tuple[str, str], str | None] = {}  # (bolt URI, database) -> the build id last seen
+_BY_BUILD: dict[tuple[str | None, str, str], GraphIndex] = {}  # build id (or URI for an unbuilt graph) -> index
 _LOCK = threading.Lock()
+
+
+def _build_key(build_id: str | None, key: str, database: str) -> tuple[str | None, str, str]:
+    return (build_id, "", database) if build_id is not None else (None, key, database)
 
 
 def get_index(driver: Driver, database: str, key: str, build_id: str | object | None = ...) -> GraphIndex:
     """The cached index of a graph (`key`: its bolt URI), reloaded when the graph's build id changes.
 
-    Pass the `build_id` a query already read; by default it is read here (one tiny query).
+    Pass the `build_id` a query already read; by default it is read here (one tiny query). Indexes are
+    shared by build id, so two apps (or a proxy) on the same graph load it once.
     """
-    cache_key = (key, database)
     if build_id is ...:
         build_id = run_read(driver, database, Q_BUILD)[0]["build_id"]
-    cached = _CACHE.get(cache_key)
-    if cached is not None and cached.build_id == build_id:
-        return cached
-    with _LOCK:
-        cached = _CACHE.get(cache_key)
-        if cached is not None and cached.build_id == build_id:
-            return cached
-        index = load_index(driver, database)
-        _CACHE[cache_key] = index
-        return index
+    assert build_id is None or isinstance(build_id, str)
+    cache_key = _build_key(build_id, key, database)
+    index = _BY_BUILD.get(cache_key)
+    if index is None:
+        with _LOCK:
+            index = _BY_BUILD.get(cache_key)
+            if index is None:
+                index = load_index(driver, database)
+                _BY_BUILD[_build_key(index.build_id, key, database)] = index
+    _CURRENT[(key, database)] = index.build_id
+    return index
 
 
 def cached_index(key: str, database: str) -> GraphIndex | None:
-    """The index if it was loaded already (search uses it when present, never waits for it)."""
-    return _CACHE.get((key, database))
+    """The index of the build last seen on this graph, if loaded (never waits, never queries)."""
+    if (key, database) not in _CURRENT:
+        return None
+    return _BY_BUILD.get(_build_key(_CURRENT[(key, database)], key, database))

@@ -88,7 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     d = _train(args)
-    info = {"model_dir": str(_model_dir(args)), **{k: v for k, v in d.metrics.items() if k != "losses"}}
+    shown = {k: v for k, v in d.metrics.items() if k not in ("losses", "evaluation")}
+    info = {"model_dir": str(_model_dir(args)), **shown}
     emit(info, args.json)
     return 0
 

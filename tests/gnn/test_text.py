@@ -149,7 +149,7 @@ def test_classify_file_writes_one_line_per_row_and_warns_on_empty(small_model, t
 
     clf, folder, *_ = small_model
     src = tmp_path / "in.csv"
-    src.write_text('id,text,extra\n1,"I have a throbbing headache on one side, and light hurts my eyes",x\n'
+    src.write_text('id,text,extra\n1,"I get frequent headaches and my vision is blurred and distorted",x\n'
                    '2,"",y\n3,"It burns when I pee and I need to go all the time",z\n')
     out = tmp_path / "out.jsonl"
     result = classify_file(src, out, folder)

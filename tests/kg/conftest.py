@@ -56,8 +56,8 @@ SMALL_SOURCES = ["hetionet", "drugbank", "pharmacotherapydb", "hsdn", "ddinter"]
 SMALL_KINDS = {"Compound", "Disease", "Symptom", "Side Effect", "Anatomy", "Pharmacologic Class"}
 SMALL_MEDICAL = {"CtD", "CpD", "DpS", "DlA", "PCiC", "CcSE"}
 SMALL_SAMPLE = {"DrD", "CrC"}  # types left out of the medical subset, so they load from the 5k sample
-N_CCSE = 25_000
-N_HSDN = 3_000
+N_CCSE = 8_000
+N_HSDN = 1_500
 N_DDINTER = 250
 
 

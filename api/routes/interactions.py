@@ -1,0 +1,45 @@
+"""Drug-drug interactions: check a medication list, or page through one drug's interactions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request
+
+from api.models.common import ErrorWithSuggestions, Severity
+from api.models.drugs import CheckRequest, CheckResponse, DrugInteractionsPage
+from api.services.interactions import MAX_PAGE
+
+router = APIRouter(tags=["interactions"])
+
+EXAMPLES = {
+    "pharmacist": {"summary": "The pharmacist's example",
+                   "value": {"drugs": ["warfarin", "aspirin", "simvastatin", "clarithromycin", "digoxin",
+                                       "amiodarone"]}},
+    "duplicates and typos": {"summary": "Duplicate ingredient, a typo, an unknown name",
+                             "value": {"drugs": ["aspirin", "Acetylsalicylic acid", "warfrin", "xyzzy"]}},
+}
+
+
+@router.post("/interactions/check", response_model=CheckResponse,
+             summary="Check a medication list for drug-drug interactions")
+def check_interactions(request: Request,
+                       body: Annotated[CheckRequest, Body(openapi_examples=EXAMPLES)]) -> dict[str, Any]:
+    """Resolves every entry (unresolved ones are listed with suggestions, never dropped), then returns every
+    interacting pair, Major first, with the severity on the scale Major / Moderate / Minor / not graded
+    (DDInter's grade; `not graded` for mechanism-only facts and for DDInter's own level `Unknown`), the
+    DrugBank mechanism sentence, and each fact's source and license. Every other pair is reported as
+    `no known interaction` (a source covers it and lists none) or `not covered` (no source covers it).
+    Coverage is given per drug and per source: DDInter's files lack ATC groups C, G, J, M, N and S."""
+    return request.app.state.services.interactions.check(body.drugs)
+
+
+@router.get("/drugs/{drug}/interactions", response_model=DrugInteractionsPage,
+            responses={404: {"model": ErrorWithSuggestions}}, summary="The interactions of one drug, paged")
+def drug_interactions(request: Request,
+                      drug: Annotated[str, Path(description="DrugBank/DDInter id or a name", examples=["DB00682"])],
+                      severity: Annotated[list[Severity] | None, Query(description="keep these (repeatable)")] = None,
+                      limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """`drug` is a DrugBank/DDInter id or a name. Partners sorted Major first, then by name."""
+    return request.app.state.services.interactions.of_drug(drug, [s.value for s in severity or []], limit, offset)

@@ -1,0 +1,48 @@
+"""Per-app service objects, built once in the lifespan and kept on `app.state`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from api.services.entities import EntityService
+from api.services.graph_index import get_index
+from api.services.interactions import InteractionService
+from api.services.lookup import DrugLookup
+from kg.adapters.resolvers import drug_resolver
+from kg.settings import Settings
+from neo4j import Driver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    lookup: DrugLookup
+    interactions: InteractionService
+    entities: EntityService
+    database: str
+    graph_key: str
+
+
+def build_services(settings: Settings, driver: Driver) -> Services:
+    """The drug resolver (DrugBank names, aliases; ~2 s, once per process and data dir) and the services."""
+    lookup = DrugLookup(drug_resolver(settings.medkg_data_dir))
+    db, key = settings.neo4j_database, settings.bolt_uri
+    return Services(lookup, InteractionService(driver, db, key, lookup), EntityService(driver, db, lookup), db, key)
+
+
+def warm(services: Services, driver: Driver) -> threading.Thread:
+    """Build the fuzzy name index and the graph coverage cache in the background (first requests stay fast)."""
+
+    def work() -> None:
+        services.lookup.suggest("warm up", 1)
+        try:
+            get_index(driver, services.database, services.graph_key)
+        except Exception as exc:  # Neo4j down or empty: the first request that needs it loads it
+            log.info("coverage cache not warmed: %s", exc)
+
+    thread = threading.Thread(target=work, name="medkg-warm", daemon=True)
+    thread.start()
+    return thread
