@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import cypher, entities, health, interactions, search
-from api.security import AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.routes import cypher, diagnosis, entities, health, interactions, patients, search
+from api.security import CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
+from api.services.patients import PatientService
 from api.services.state import build_services, warm
 from kg.db import make_driver
 from kg.errors import DatabaseUnavailable, InvalidInput, NotFound
@@ -23,6 +25,10 @@ OPENAPI_TAGS = [
                                             "86 types), provenance and per-source coverage."},
     {"name": "entities", "description": "Any entity by label and id, its neighbours, and paths between entities."},
     {"name": "cypher", "description": "Read-only Cypher (EXPLAIN-checked, READ transaction, timeout, row cap)."},
+    {"name": "diagnosis", "description": "Differential diagnosis from DDXPlus findings, symptoms and free text, "
+                                         "each candidate with its supporting/absent findings and graph edges."},
+    {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
+                                        "export, delete; every call is audited."},
 ]
 
 
@@ -36,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.driver = make_driver(settings)
         app.state.services = build_services(settings, app.state.driver)
+        app.state.patients = PatientService(app.state.driver, settings.neo4j_database)
+        app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # never raises: see its docstring
         warming = warm(app.state.services, app.state.driver)
         try:
             yield
@@ -89,4 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interactions.router)
     app.include_router(entities.router)
     app.include_router(cypher.router)
+    app.include_router(diagnosis.router, dependencies=[Depends(CLINICAL)])
+    app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     return app

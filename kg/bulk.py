@@ -259,12 +259,13 @@ def _driver(server: Neo4jServer, user: str = "neo4j"):
 
 def _guard_other_data(server: Neo4jServer, database: str) -> None:
     with _driver(server) as drv:
-        records, _, _ = drv.execute_query(
-            "MATCH (n) WHERE n.build_id IS NULL AND NOT n:Build RETURN count(n) AS c", database_=database)
-    n = records[0]["c"]
-    if n:
-        raise ConfigError(f"the database holds {n} nodes no build made (API patients, predictions…); a bulk "
-                          "import would erase them: use the online build (without --bulk)")
+        nodes = drv.execute_query("MATCH (n) WHERE n.build_id IS NULL AND NOT n:Build RETURN count(n) AS c",
+                                  database_=database)[0][0]["c"]
+        rels = drv.execute_query("MATCH ()-[r]->() WHERE r.build_id IS NULL RETURN count(r) AS c",
+                                 database_=database)[0][0]["c"]
+    if nodes or rels:
+        raise ConfigError(f"the database holds {nodes} nodes and {rels} relationships no build made (API patients, "
+                          "predictions…); a bulk import would erase them: use the online build (without --bulk)")
 
 
 def bulk_build(server: Neo4jServer, data_dir: Path, *, database: str, report_root: Path,

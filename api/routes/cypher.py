@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.models.common import ErrorDetail
 from api.models.cypher import CypherRefusal, CypherRequest, CypherResponse
+from api.security import Role, require
 from api.services.cypher import run_cypher, to_csv
 
-router = APIRouter(tags=["cypher"])
+RESEARCH = require(Role.researcher)  # raw Cypher: researchers (and admins) only
+router = APIRouter(tags=["cypher"], dependencies=[Depends(RESEARCH)])
 CSV_EXAMPLE = "partner,source,severity\nAbciximab,ddinter,Major\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.models.common import ErrorWithSuggestions
 from api.models.entities import (
@@ -16,11 +16,12 @@ from api.models.entities import (
     ShortestPathRequest,
     ShortestPathResponse,
 )
+from api.security import ANY_ROLE
 from api.services.entities import MAX_PAGE, Step, parse_metapath
 from kg.errors import InvalidInput
 from kg.schema import get_schema
 
-router = APIRouter(tags=["entities"])
+router = APIRouter(tags=["entities"], dependencies=[Depends(ANY_ROLE)])
 _schema = get_schema()
 Label = Enum("Label", {n: n for n in sorted(_schema.labels) if not _schema.labels[n].patient_data}, type=str)
 RelType = Enum("RelType", {n: n for n in sorted(_schema.relationships) if not _schema.relationships[n].patient_data},

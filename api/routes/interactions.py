@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from api.models.common import ErrorWithSuggestions, Severity
 from api.models.drugs import CheckRequest, CheckResponse, DrugInteractionsPage
+from api.security import ANY_ROLE
 from api.services.interactions import MAX_PAGE
 
-router = APIRouter(tags=["interactions"])
+router = APIRouter(tags=["interactions"], dependencies=[Depends(ANY_ROLE)])
+
+def _json(model: BaseModel) -> Response:
+    """Validated against the response model, serialised by pydantic in one pass (the large answers)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
 
 EXAMPLES = {
     "pharmacist": {"summary": "The pharmacist's example",
@@ -24,14 +32,15 @@ EXAMPLES = {
 @router.post("/interactions/check", response_model=CheckResponse,
              summary="Check a medication list for drug-drug interactions")
 def check_interactions(request: Request,
-                       body: Annotated[CheckRequest, Body(openapi_examples=EXAMPLES)]) -> dict[str, Any]:
+                       body: Annotated[CheckRequest, Body(openapi_examples=EXAMPLES)]) -> Response:
     """Resolves every entry (unresolved ones are listed with suggestions, never dropped), then returns every
     interacting pair, Major first, with the severity on the scale Major / Moderate / Minor / not graded
     (DDInter's grade; `not graded` for mechanism-only facts and for DDInter's own level `Unknown`), the
     DrugBank mechanism sentence, and each fact's source and license. Every other pair is reported as
     `no known interaction` (a source covers it and lists none) or `not covered` (no source covers it).
     Coverage is given per drug and per source: DDInter's files lack ATC groups C, G, J, M, N and S."""
-    return request.app.state.services.interactions.check(body.drugs)
+    result = request.app.state.services.interactions.check(body.drugs)
+    return _json(CheckResponse.model_validate(result))
 
 
 @router.get("/drugs/{drug}/interactions", response_model=DrugInteractionsPage,
@@ -40,6 +49,7 @@ def drug_interactions(request: Request,
                       drug: Annotated[str, Path(description="DrugBank/DDInter id or a name", examples=["DB00682"])],
                       severity: Annotated[list[Severity] | None, Query(description="keep these (repeatable)")] = None,
                       limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                      offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     """`drug` is a DrugBank/DDInter id or a name. Partners sorted Major first, then by name."""
-    return request.app.state.services.interactions.of_drug(drug, [s.value for s in severity or []], limit, offset)
+    page = request.app.state.services.interactions.of_drug(drug, [s.value for s in severity or []], limit, offset)
+    return _json(DrugInteractionsPage.model_validate(page))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from api.models.drugs import SearchResponse
+from api.security import ANY_ROLE
 from api.services.graph_index import cached_index
 from kg.errors import DatabaseUnavailable
 
-router = APIRouter(tags=["drugs"])
+router = APIRouter(tags=["drugs"], dependencies=[Depends(ANY_ROLE)])
 
 
 @router.get("/drugs/search", response_model=SearchResponse, summary="Search drugs by name, synonym, brand or id")

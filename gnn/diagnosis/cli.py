@@ -47,6 +47,22 @@ def _train(args: argparse.Namespace, notice: bool = False):
     return diagnoser
 
 
+def score_rows(diagnoser, rows):
+    """Probabilities [N, P] per row; a row missing age or sex averages over the values it could have."""
+    import numpy as np
+
+    from gnn.diagnosis.patients import variants
+
+    groups = [variants(r) for r in rows]
+    flat = [p for g in groups for p in g]
+    probs = diagnoser.predict_proba(flat)
+    out, i = [], 0
+    for g in groups:
+        out.append(probs[i : i + len(g)].mean(axis=0))
+        i += len(g)
+    return np.stack(out) if out else probs
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from gnn.diagnosis.knowledge import default_knowledge
     from gnn.diagnosis.patients import read_patients
@@ -56,11 +72,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.input:
         raise InvalidInput("medkg diagnose: --input FILE.csv is required (or use `train` / `evaluate`)", "input")
     kb = default_knowledge()
-    rows = read_patients(Path(args.input), kb)
+    rows = read_patients(Path(args.input), kb, lenient=not args.strict)
     diagnoser = Diagnoser.load(_model_dir(args)) if Diagnoser.exists(_model_dir(args)) else _train(args, True)
-    probs = diagnoser.predict_proba([r.patient for r in rows])
+    probs = score_rows(diagnoser, rows)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    n_unrec = 0
+    n_unrec = n_bad = 0
     try:
         for row, p in zip(rows, probs, strict=True):
             if args.explain:
@@ -72,6 +88,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 order = p.argsort(kind="stable")[::-1][: args.top]
                 rec = {"ranked": [{"disease": kb.pathologies[j], "probability": _floor(float(p[j]))} for j in order]}
+                if row.patient.unrecognised:
+                    rec["unrecognised"] = row.patient.unrecognised
+            for problem in row.problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            if row.problems:
+                n_bad += 1
+                rec["warnings"] = row.problems
+                if row.missing:
+                    rec["missing"] = list(row.missing)
             if row.patient.unrecognised:
                 n_unrec += 1
                 print(f"warning: {args.input}: line {row.line}: unrecognised findings {row.patient.unrecognised}",
@@ -80,9 +105,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if args.output:
             out.close()
-    if args.output:
-        print(f"scored {len(rows)} patients -> {args.output}" + (f" ({n_unrec} with unrecognised findings)"
-                                                                  if n_unrec else ""), file=sys.stderr)
+    notes = [f"{n} {what}" for n, what in ((n_bad, "malformed rows scored best-effort"),
+                                            (n_unrec, "with unrecognised findings")) if n]
+    if args.output or notes:
+        print(f"scored {len(rows)} patients" + (f" -> {args.output}" if args.output else "")
+              + (f" ({'; '.join(notes)})" if notes else ""), file=sys.stderr)
     return 0
 
 
@@ -140,6 +167,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="JSONL output, one line per input row (default: stdout)")
     p.add_argument("--top", type=int, default=49, help="candidates per patient (default all 49)")
     p.add_argument("--explain", action="store_true", help="add supporting/absent findings and unrecognised codes")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first malformed row (default: warn, score it best-effort, keep rows aligned)")
     p.add_argument("--model-dir", help="model folder (default $MEDKG_ARTIFACTS/diagnosis)")
     p.add_argument("--train-data", help="labelled CSV for train/evaluate (default DDXPlus patients_sample.csv)")
     p.add_argument("--epochs", type=int, help="training epochs (default 40)")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from gnn.diagnosis.findings import Patient, parse_patient
+from gnn.diagnosis.findings import Patient, parse_age, parse_patient, parse_sex
 from gnn.diagnosis.knowledge import Knowledge, ddxplus_dir
 from kg.errors import InvalidInput, SourceDataError
 
@@ -26,12 +27,14 @@ COLUMNS = {
 
 @dataclass
 class PatientRow:
-    """One CSV row: the parsed patient, its line, and (when present) the true pathology and differential."""
+    """One CSV row: the parsed patient, its line, (when present) the true pathology and differential."""
 
     line: int
     patient: Patient
     pathology: str | None = None
     differential: list[tuple[str, float]] | None = None
+    problems: list[str] = field(default_factory=list)  # lenient reading: what was wrong with the row
+    missing: tuple[str, ...] = ()  # lenient reading: "age"/"sex" unreadable, left None in `patient`
 
 
 def sample_path(data_dir: Path | None = None) -> Path:
@@ -95,11 +98,79 @@ def _read_labels(row: PatientRow, rec: dict, cols: dict[str, str], kb: Knowledge
                    "label missing")
 
 
-def read_patients(path: Path, kb: Knowledge, require_labels: bool = False) -> list[PatientRow]:
+_CODE = re.compile(r"E_\d+(?:_@_[A-Za-z0-9_.\-]+)?", re.IGNORECASE)
+
+
+def _salvage_codes(raw: str) -> list[str]:
+    """Evidence-code-like tokens found anywhere in an unparseable feature cell (best effort)."""
+    return [m.group(0) for m in _CODE.finditer(raw or "")]
+
+
+def _parse_row(rec: dict, line: int, cols: dict[str, str], kb: Knowledge, path: Path, require_labels: bool,
+               lenient: bool) -> PatientRow:
+    """One CSV record; strict mode raises on the first problem, lenient mode records it in `problems`."""
+    problems: list[str] = []
+    missing: list[str] = []
+
+    def problem(field: str, value: object, why: str, then: str = "") -> None:
+        if not lenient:
+            raise _bad(path, line, field, value, why)
+        problems.append(str(_bad(path, line, field, value, why + then)))
+
+    raw = rec.get(cols["features"]) or ""
+    try:
+        findings = [str(f) for f in parse_list(raw)]
+    except (ValueError, SyntaxError, TypeError) as exc:
+        if not lenient:
+            raise _bad(path, line, cols["features"], raw, "not a list of evidence codes") from exc
+        findings = _salvage_codes(raw)
+        problem(cols["features"], raw, f"not a list of evidence codes; read {len(findings)} code(s) from it")
+    initial = (rec.get(cols["initial"]) or "").strip() if "initial" in cols else ""
+    if initial and initial not in findings:
+        findings.insert(0, initial)
+    if not findings:
+        problem(cols["features"], raw, "no findings")
+    age: object = rec.get(cols["age"])
+    try:
+        parse_age(age)
+    except InvalidInput as exc:
+        problem(cols["age"], age, str(exc), "; age treated as missing")
+        age, missing = 30, [*missing, "age"]  # placeholder, replaced by None below
+    sex: object = rec.get(cols["sex"])
+    try:
+        parse_sex(sex)
+    except InvalidInput as exc:
+        problem(cols["sex"], sex, str(exc), "; sex treated as missing")
+        sex, missing = "M", [*missing, "sex"]
+    if findings:
+        patient = parse_patient(age, sex, findings, kb)
+    else:  # lenient and nothing to read: score the patient on age and sex alone
+        patient = Patient(age=parse_age(age), sex=parse_sex(sex), findings=[], unrecognised=[raw] if raw else [])
+    if "age" in missing:
+        patient.age = None  # type: ignore[assignment]  # see PatientRow.missing
+    if "sex" in missing:
+        patient.sex = None  # type: ignore[assignment]
+    row = PatientRow(line=line, patient=patient, problems=problems, missing=tuple(missing))
+    if require_labels:
+        _read_labels(row, rec, cols, kb, path)
+    else:  # scoring: label columns are optional extras, read when well-formed, else ignored
+        try:
+            _read_labels(row, rec, cols, kb, path)
+        except InvalidInput:
+            row.pathology, row.differential = None, None
+    return row
+
+
+def read_patients(path: Path, kb: Knowledge, require_labels: bool = False, lenient: bool = False) -> list[PatientRow]:
     """Every row of `path`, in order; a bad row raises InvalidInput naming file, line, field and value.
 
     With `require_labels`, the true pathology and the reference differential must be present and valid.
+    With `lenient` (scoring only), a malformed row does not stop the read: its problems (same messages) go to
+    `PatientRow.problems`, unreadable features are salvaged, a bad age or sex is left missing
+    (`PatientRow.missing`), so that there is still one row per input row.
     """
+    if lenient and require_labels:
+        raise ValueError("lenient reading is for scoring; labelled data is read strictly")
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError as exc:
@@ -115,29 +186,18 @@ def read_patients(path: Path, kb: Knowledge, require_labels: bool = False) -> li
             raise InvalidInput(f"{path}: line 1: missing column(s) {missing} (have {reader.fieldnames})",
                                field=missing[0])
         for rec in reader:
-            line = reader.line_num
-            raw = rec.get(cols["features"]) or ""
-            try:
-                findings = [str(f) for f in parse_list(raw)]
-            except (ValueError, SyntaxError, TypeError) as exc:
-                raise _bad(path, line, cols["features"], raw, "not a list of evidence codes") from exc
-            initial = (rec.get(cols["initial"]) or "").strip() if "initial" in cols else ""
-            if initial and initial not in findings:
-                findings.insert(0, initial)
-            if not findings:
-                raise _bad(path, line, cols["features"], raw, "no findings")
-            try:
-                patient = parse_patient(rec.get(cols["age"]), rec.get(cols["sex"]), findings, kb)
-            except InvalidInput as exc:
-                field = {"age": cols["age"], "sex": cols["sex"]}.get(exc.field or "", cols["features"])
-                raise _bad(path, line, field, rec.get(field), str(exc)) from exc
-            row = PatientRow(line=line, patient=patient)
-            if require_labels:
-                _read_labels(row, rec, cols, kb, path)
-            else:  # scoring: label columns are optional extras, read when well-formed, else ignored
-                try:
-                    _read_labels(row, rec, cols, kb, path)
-                except InvalidInput:
-                    row.pathology, row.differential = None, None
-            rows.append(row)
+            rows.append(_parse_row(rec, reader.line_num, cols, kb, path, require_labels, lenient))
     return rows
+
+
+def variants(row: PatientRow) -> list[Patient]:
+    """The patient as scored: itself, or one copy per age band and/or sex for the values it is missing
+    (the caller averages their probabilities: the missing value is marginalised, uniformly)."""
+    from gnn.diagnosis.vocab import AGE_BINS
+
+    ages = list(AGE_BINS) if "age" in row.missing else [row.patient.age]
+    sexes = ["M", "F"] if "sex" in row.missing else [row.patient.sex]
+    if len(ages) == len(sexes) == 1:
+        return [row.patient]
+    p = row.patient
+    return [Patient(age=a, sex=s, findings=p.findings, unrecognised=p.unrecognised) for a in ages for s in sexes]

@@ -1,4 +1,4 @@
-"""`medkg text ...`: train/evaluate the complaint classifier, classify a CSV, embed a text."""
+"""`medkg text ...`: train/evaluate the complaint classifier, classify a CSV, embed a text or the graph."""
 
 from __future__ import annotations
 
@@ -81,6 +81,24 @@ def cmd_findings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embed_graph_text(r: dict) -> str:
+    rows = [(c["label"], c["index"], c["total"], c["embedded"], c["unchanged"], f"{c['seconds']:.1f}")
+            for c in r["labels"]]
+    return (table(rows, ("label", "vector index", "nodes", "embedded", "unchanged", "seconds"))
+            + f"\n\nembedded {r['embedded']} nodes, {r['unchanged']} unchanged, in {r['seconds']:.1f} s")
+
+
+def cmd_embed_graph(args: argparse.Namespace) -> int:
+    from gnn.text.graph import embed_graph
+    from kg.db import driver_session
+
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    with driver_session() as driver:
+        report = embed_graph(driver, labels, batch=args.batch, progress=True)
+    emit(report, args.json, _embed_graph_text)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to `medkg`."""
     p = sub.add_parser("text", help="text encoder and complaint classifier",
@@ -108,6 +126,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--first", type=int, default=8, help="how many leading values to show")
     add_json_flag(m)
     m.set_defaults(func=cmd_embed)
+
+    g = tsub.add_parser("embed-graph", help="vector index + text embedding per node label (incremental)",
+                        description="Create the `<label>_text` vector index (384 dims, cosine) for each label with "
+                                    "a `text:` list in the schema and embed every node that has no embedding or "
+                                    "whose text changed since (text_hash). A second run embeds nothing.")
+    g.add_argument("--labels", help="comma-separated labels (default: all with a `text:` list, e.g. Drug,Disease)")
+    g.add_argument("--batch", type=int, default=256, help="nodes encoded and written per batch")
+    add_json_flag(g)
+    g.set_defaults(func=cmd_embed_graph)
 
     f = tsub.add_parser("findings", help="symptoms / DDXPlus evidences a free-text complaint mentions")
     f.add_argument("text")

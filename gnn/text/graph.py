@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ import numpy as np
 from gnn.text.encoder import DIM, TextEncoder, get_encoder
 from gnn.text.nodes import node_text, text_hash
 from kg.db import read, write
-from kg.errors import InvalidInput
+from kg.errors import InvalidInput, NotFound
+from kg.schema import get_schema
 from neo4j import Driver
 
 PROPERTY = "text_embedding"
@@ -67,18 +69,33 @@ def _write_batch(driver: Driver, label: str, rows: list[dict]) -> None:
                   f"SET n.{HASH_PROPERTY} = row.hash", rows=rows)
 
 
+def text_properties(label: str) -> tuple[str, ...] | None:
+    """The properties that make a label's text (the schema's `text:` list), or None for a label outside it."""
+    spec = get_schema().labels.get(label)
+    return spec.text if spec is not None and spec.text else None
+
+
+def text_labels() -> list[str]:
+    """Labels whose schema entry has a `text:` list (the ones `embed_graph` embeds), in schema order."""
+    return [name for name, spec in get_schema().labels.items() if spec.text and not spec.patient_data]
+
+
 def embed_nodes(driver: Driver, label: str, encoder: TextEncoder | None = None, only_missing: bool = True,
-                batch: int = 256, progress: bool = False) -> dict[str, Any]:
+                batch: int = 256, progress: bool = False, ids: list[str] | None = None) -> dict[str, Any]:
     """Embed the `label` nodes whose text changed or that have no embedding (all of them if not only_missing).
 
-    Reads each node's properties (not its vector), composes `node_text`, compares its hash with the stored
-    `text_hash`, and writes `text_embedding` (via db.create.setNodeVectorProperty) and `text_hash`.
-    Returns counts: total nodes, embedded, unchanged, skipped (no id).
+    Reads each node's text properties (the schema's `text:` list for schema labels, else all properties;
+    never its vector), composes `node_text`, compares its hash with the stored `text_hash`, and writes
+    `text_embedding` (via db.create.setNodeVectorProperty) and `text_hash`. `ids` restricts the run to
+    those nodes. Returns counts: total nodes (considered), embedded, unchanged, skipped (no id).
     """
     check_label(label)
-    rows = read(driver, f"MATCH (n:{label}) RETURN n.id AS id, n.{HASH_PROPERTY} AS hash, "
-                        f"n.{PROPERTY} IS NOT NULL AS has_vec, "
-                        f"n {{.*, {PROPERTY}: null, {HASH_PROPERTY}: null}} AS props")
+    props = text_properties(label)
+    proj = ("n {" + ", ".join(f".`{p}`" for p in ("id", *props)) + "}" if props
+            else f"n {{.*, {PROPERTY}: null, {HASH_PROPERTY}: null}}")
+    where = "WHERE n.id IN $ids " if ids is not None else ""
+    rows = read(driver, f"MATCH (n:{label}) {where}RETURN n.id AS id, n.{HASH_PROPERTY} AS hash, "
+                        f"n.{PROPERTY} IS NOT NULL AS has_vec, {proj} AS props", ids=list(ids or []))
     todo: list[tuple[str, str, str]] = []
     skipped = 0
     for r in rows:
@@ -90,6 +107,10 @@ def embed_nodes(driver: Driver, label: str, encoder: TextEncoder | None = None, 
         if only_missing and r["has_vec"] and r["hash"] == h:
             continue
         todo.append((r["id"], text, h))
+    if not todo:
+        return {"label": label, "total": len(rows), "embedded": 0, "unchanged": len(rows) - skipped,
+                "skipped": skipped}
+    todo.sort(key=lambda t: len(t[1]))  # similar lengths per batch: less padding (long drug descriptions)
     encoder = encoder or get_encoder()
     bar = None
     if progress and todo:
@@ -138,39 +159,96 @@ def _fulltext_exists(driver: Driver, name: str) -> bool:
     return bool(read(driver, "SHOW FULLTEXT INDEXES YIELD name WHERE name = $n RETURN name", n=name))
 
 
+def vector_indexes(driver: Driver) -> dict[str, str]:
+    """Label → name of its ONLINE `<label_lower>_text` vector index on `text_embedding`."""
+    rows = read(driver, "SHOW VECTOR INDEXES YIELD name, labelsOrTypes, properties, state "
+                        "WHERE properties = [$prop] AND state = 'ONLINE' RETURN name, labelsOrTypes[0] AS label",
+                prop=PROPERTY)
+    return {r["label"]: r["name"] for r in rows if r["name"] == f"{str(r['label']).lower()}_text"}
+
+
+def node_embedding(driver: Driver, label: str, node_id: str) -> np.ndarray | None:
+    """A node's stored text embedding; None if it has none; NotFound if there is no such node."""
+    rows = read(driver, f"MATCH (n:{check_label(label)} {{id: $id}}) RETURN n.{PROPERTY} AS v LIMIT 1", id=node_id)
+    if not rows:
+        raise NotFound(f"no {label} with id {node_id!r}")
+    return None if rows[0]["v"] is None else np.asarray(rows[0]["v"], dtype=np.float32)
+
+
+def similar_nodes(driver: Driver, label: str, node_id: str, k: int = 10) -> list[dict]:
+    """The k `label` nodes nearest to node `node_id` by its stored embedding (itself left out)."""
+    vec = node_embedding(driver, label, node_id)
+    if vec is None:
+        raise InvalidInput(f"{label} {node_id} has no text embedding yet: run `medkg text embed-graph "
+                           f"--labels {label}`", field="id")
+    hits = vector_search(driver, label, vec, k + 1)
+    return [h for h in hits if h["id"] != node_id][:k]
+
+
+def embed_graph(driver: Driver, labels: list[str] | None = None, batch: int = 256,
+                encoder: TextEncoder | None = None, progress: bool = False) -> dict[str, Any]:
+    """Vector index + incremental embedding for each label with a schema `text:` list (or `labels`).
+
+    Returns {"labels": [counts + seconds per label], "embedded", "unchanged", "seconds"}.
+    """
+    if batch < 1:
+        raise InvalidInput(f"batch must be at least 1, got {batch}", field="batch")
+    allowed = text_labels()
+    labels = labels or allowed
+    bad = [lab for lab in labels if lab not in allowed]
+    if bad:
+        raise InvalidInput(f"label(s) {', '.join(bad)} have no `text:` list in ontologies/schema.yaml; "
+                           f"embeddable: {', '.join(allowed)}", field="labels")
+    t0 = time.perf_counter()
+    create_vector_indexes(driver, labels)
+    per_label = []
+    for label in labels:
+        t = time.perf_counter()
+        counts = embed_nodes(driver, label, encoder, batch=batch, progress=progress)
+        per_label.append({**counts, "index": index_name(label), "seconds": round(time.perf_counter() - t, 2)})
+    return {"labels": per_label, "embedded": sum(c["embedded"] for c in per_label),
+            "unchanged": sum(c["unchanged"] for c in per_label), "seconds": round(time.perf_counter() - t0, 2)}
+
+
 def hybrid_search(driver: Driver, query: str, labels: list[str], k: int = 10,
                   encoder: TextEncoder | None = None, vector_weight: float = 0.6,
-                  fulltext_index: str = FULLTEXT_INDEX) -> list[dict]:
+                  fulltext_index: str = FULLTEXT_INDEX, use_vectors: bool = True) -> list[dict]:
     """Nodes of `labels` for a free-text `query`: cosine of text embeddings, fulltext name/synonym score
     (normalised by the best hit) and an exact name/synonym match bonus, summed into `score`.
 
     So "heart attack" finds myocardial infarction by its synonym and by meaning. Each hit says which
-    signals it came from. Without the fulltext index, the other two signals still work.
+    signals it came from (`vector`, `fulltext`, `exact`, `matched`: "name"/"synonym"). Degrades: a label
+    without an online vector index (or `use_vectors=False`, e.g. no encoder) is searched by fulltext and
+    exact match only; without the fulltext index, the other two signals still work.
     """
     if not query or not query.strip():
         raise InvalidInput("empty search query", field="query")
     for label in labels:
         check_label(label)
     q = query.strip()
-    vec = (encoder or get_encoder()).encode([q])[0]
+    indexed = vector_indexes(driver) if use_vectors else {}
+    vec = (encoder or get_encoder()).encode([q])[0] if any(lab in indexed for lab in labels) else None
     hits: dict[tuple[str, str], dict] = {}
 
     def hit(label: str, row: dict) -> dict:
         key = (label, row["id"])
         if key not in hits:
             hits[key] = {"label": label, "id": row["id"], "name": row.get("name"), "vector": 0.0,
-                         "fulltext": 0.0, "exact": False}
+                         "fulltext": 0.0, "exact": False, "matched": None}
         return hits[key]
 
     pool = max(k * 3, 20)
     for label in labels:
-        for row in vector_search(driver, label, vec, pool):
-            hit(label, row)["vector"] = max(0.0, float(row["cosine"]))
+        if vec is not None and label in indexed:
+            for row in vector_search(driver, label, vec, pool):
+                hit(label, row)["vector"] = max(0.0, float(row["cosine"]))
         exact = read(driver, f"MATCH (n:{label}) WHERE toLower(n.name) = $q "
                              f"OR any(s IN coalesce(n.synonyms, []) WHERE toLower(s) = $q) "
-                             f"RETURN n.id AS id, n.name AS name LIMIT $k", q=q.lower(), k=pool)
+                             f"RETURN n.id AS id, n.name AS name, toLower(n.name) = $q AS by_name LIMIT $k",
+                     q=q.lower(), k=pool)
         for row in exact:
-            hit(label, row)["exact"] = True
+            h = hit(label, row)
+            h["exact"], h["matched"] = True, "name" if row["by_name"] else "synonym"
     ft_query = _fulltext_query(q)
     if ft_query and _fulltext_exists(driver, fulltext_index):
         rows = read(driver, "CALL db.index.fulltext.queryNodes($index, $q, {limit: $limit}) YIELD node, score "
@@ -180,7 +258,7 @@ def hybrid_search(driver: Driver, query: str, labels: list[str], k: int = 10,
         best = max((r["score"] for r in rows), default=0.0) or 1.0
         for row in rows:
             hit(row["label"], row)["fulltext"] = float(row["score"]) / best
-    missing = [h for h in hits.values() if h["vector"] == 0.0]
+    missing = [h for h in hits.values() if h["vector"] == 0.0 and h["label"] in indexed]
     for label in {h["label"] for h in missing}:  # fulltext/exact hits outside the vector pool: score them too
         ids = [h["id"] for h in missing if h["label"] == label]
         for row in read(driver, f"MATCH (n:{label}) WHERE n.id IN $ids AND n.{PROPERTY} IS NOT NULL "

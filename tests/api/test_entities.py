@@ -93,10 +93,10 @@ def test_metapath_truncates_at_limit(client) -> None:
     ({"metapath": "Drug-BINDS->Gene<-EATS-Disease"}, "steps[1].type"),
     ({"metapath": "Drug-BINDS->Protein"}, "steps[0].label"),
     ({"steps": [{"type": "BINDS", "direction": "in", "label": "Gene"}]}, "steps[0]"),
-    ({"metapath": "Drug-BINDS->Gene-INTERACTS-Gene-INTERACTS-Gene-INTERACTS-Gene"}, "steps"),
+    ({"metapath": "Drug-BINDS->Gene-INTERACTS-Gene-INTERACTS-Gene-INTERACTS-Gene-INTERACTS-Gene"}, "steps"),
     ({"metapath": "Drug BINDS Gene"}, "metapath"),
 ])
 def test_metapath_validated_against_schema(client, body: dict, field: str) -> None:
     resp = client.post("/paths/metapath", json={"start": {"label": "Drug", "id": "DB00331"}, **body})
-    assert resp.status_code == 422, resp.text
+    assert resp.status_code == 422, resp.text[:300]
     assert resp.json()["detail"][0]["loc"] == ["body", field]

@@ -17,15 +17,26 @@ pytestmark = pytest.mark.neo4j
 OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
-def _requirement(route: APIRoute) -> RoleRequirement | None:
+def _requirement(route) -> RoleRequirement | None:
     for dep in route.dependant.dependencies:
         if isinstance(dep.call, RoleRequirement):
             return dep.call
     return None
 
 
-def _routes(app) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute) and r.path not in OPEN]
+def _all_routes(routes) -> list:
+    """Every HTTP route of the app, unwrapping included routers (FastAPI >= 0.165 keeps them nested)."""
+    out = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "effective_route_contexts"):
+            out.extend(c for c in r.effective_route_contexts() if getattr(c, "methods", None))
+    return out
+
+
+def _routes(app) -> list:
+    return [r for r in _all_routes(app.routes) if r.path not in OPEN]
 
 
 def _url(path: str) -> str:

@@ -168,10 +168,48 @@ def test_cli_writes_one_ranked_line_per_row_in_order(tiny, kb, tmp_path: Path, c
         assert rec["ranked"][0]["disease"] == best.disease
 
 
-def test_cli_bad_file_is_a_one_line_error(tiny, tmp_path: Path, capsys) -> None:
+def test_cli_malformed_rows_warn_and_stay_aligned(tiny, kb, tmp_path: Path, capsys) -> None:
+    diagnoser, folder = tiny
+    good = "30,,M,,\"['E_91', 'E_201']\",E_201"
+    inp = tmp_path / "in.csv"
+    inp.write_text(HEADER + "\n".join([
+        good,
+        "30,,Q,,\"['E_91', 'E_201']\",E_201",          # line 3: bad sex
+        "abc,,F,,\"['E_91', 'E_9999']\",",              # line 4: bad age, an unknown code
+        "30,,M,,\"['E_91', 'E_201'\",",                  # line 5: features not a list (codes salvaged)
+        "30,,M,,,",                                      # line 6: no findings at all
+        good,
+    ]) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["diagnose", "--input", str(inp), "--output", str(out), "--model-dir", str(folder)]) == 0
+    err = capsys.readouterr().err
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(recs) == 6  # one line per input row, in order
+    assert f"{inp}: line 3: field 'sex'" in err and "(value 'Q')" in err
+    assert f"{inp}: line 4: field 'age'" in err and "(value 'abc')" in err
+    assert f"{inp}: line 5: field 'features'" in err and f"{inp}: line 6: field 'features'" in err
+    assert "line 4: unrecognised findings ['E_9999']" in err and "4 malformed rows" in err
+    assert set(recs[0]) == set(recs[5]) == {"ranked"}
+    assert recs[1]["missing"] == ["sex"] and "line 3" in recs[1]["warnings"][0]
+    assert recs[2]["missing"] == ["age"] and recs[2]["unrecognised"] == ["E_9999"]
+    assert "read 2 code(s)" in recs[3]["warnings"][0] and "missing" not in recs[3]
+    for rec in recs:
+        ps = [c["probability"] for c in rec["ranked"]]
+        assert len(ps) == 49 and ps == sorted(ps, reverse=True) and sum(ps) <= 1.0
+    # the salvaged row scores exactly like the well-formed one; a missing sex averages over M and F
+    for i in (3, 5):  # (equal up to float noise of batching with padding)
+        assert [c["disease"] for c in recs[i]["ranked"][:5]] == [c["disease"] for c in recs[0]["ranked"][:5]]
+        assert [c["probability"] for c in recs[i]["ranked"]] == pytest.approx(
+            [c["probability"] for c in recs[0]["ranked"]], abs=1e-6)
+    p_m, p_f = (diagnoser.predict_proba([parse_patient(30, s, ["E_91", "E_201"], kb)])[0] for s in "MF")
+    best = recs[1]["ranked"][0]
+    assert best["probability"] == pytest.approx((p_m + p_f)[kb.index[best["disease"]]] / 2, abs=1e-6)
+
+
+def test_cli_strict_stops_at_a_bad_row_with_a_one_line_error(tiny, tmp_path: Path, capsys) -> None:
     _, folder = tiny
     inp = tmp_path / "in.csv"
     inp.write_text(HEADER + "30,,Q,,\"['E_91']\",\n")
-    assert main(["diagnose", "--input", str(inp), "--model-dir", str(folder)]) == 1
+    assert main(["diagnose", "--input", str(inp), "--model-dir", str(folder), "--strict"]) == 1
     err = capsys.readouterr().err
     assert "line 2" in err and "'sex'" in err and "'Q'" in err

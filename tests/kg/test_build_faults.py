@@ -68,11 +68,10 @@ def faulty(small_data: Path, tmp_path_factory: pytest.TempPathFactory, _kg_scrat
     where["bad_id"] = _lines(nodes)
     # 2. an edge to a disease that does not exist, and 3. a row with missing fields (PharmacotherapyDB)
     ind = data / "pharmacotherapydb/indications.tsv"
+    where["dangling"], where["short"] = _lines(ind) + 1, _lines(ind) + 2
     with open(ind, "a", encoding="utf-8") as fh:
         fh.write("DOID:0000001\tDB00945\tno such disease\tAspirin\tDM\t1\t1\n")
-        where["dangling"] = _lines(ind)
         fh.write("DOID:10652\tDB00843\n")
-        where["short"] = _lines(ind)
     # 4. a missing column: HSDN without `cooccurs`
     hsdn = data / "symptom-disease-kb/hsdn-symptoms-DO.tsv"
     with open(hsdn, encoding="utf-8", newline="") as fh:

@@ -108,7 +108,7 @@ def test_bulk_build_gives_the_online_graph(small_data: Path, tmp_path: Path, kg_
         driver.execute_query("CREATE (:Patient {id: 'P-0000000000000000', origin: 'api'})", database_="neo4j")
         from kg.bulk import bulk_build
 
-        with pytest.raises(ConfigError, match="1 nodes no build made"):
+        with pytest.raises(ConfigError, match="1 nodes and 0 relationships no build made"):
             bulk_build(kg_scratch, small_data, database="neo4j", report_root=tmp_path / "b",
                        sources=SMALL_SOURCES, progress=False)
         assert kg_scratch.running_pid() is not None
