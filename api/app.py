@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import cypher, diagnosis, entities, health, interactions, patients, search
-from api.security import CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.routes import cypher, diagnosis, entities, health, interactions, patients, search, semantic
+from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
 from api.services.patients import PatientService
+from api.services.semantic import SemanticService
 from api.services.state import build_services, warm
 from kg.db import make_driver
 from kg.errors import DatabaseUnavailable, InvalidInput, NotFound
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = build_services(settings, app.state.driver)
         app.state.patients = PatientService(app.state.driver, settings.neo4j_database)
         app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # never raises: see its docstring
+        app.state.semantic = SemanticService(settings, app.state.driver)  # loads the encoder on first use
         warming = warm(app.state.services, app.state.driver)
         try:
             yield
@@ -99,4 +101,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cypher.router)
     app.include_router(diagnosis.router, dependencies=[Depends(CLINICAL)])
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
+    app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     return app

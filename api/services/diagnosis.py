@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 BASELINE_NAME = "graph-baseline"
 BASELINE_VERSION = "naive-bayes-links/1"
 TEXT_MODULE = "gnn.text.findings"
+CACHE_SIZE = 2048  # cached per-patient answers
+GRAPH_RETRY_SECONDS = 30.0  # while the graph was unreadable at start-up, how often requests retry it
 MESH_ID = re.compile(r"^(?:MESH:)?(D\d{6,9})$", re.IGNORECASE)
 
 LINKS_QUERY = """
@@ -120,6 +123,7 @@ class DiagnosisService:
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._matcher = None
+        self._next_retry = time.monotonic() + GRAPH_RETRY_SECONDS
         self.cache: dict[tuple, dict] = {}  # (patient id, findings, top) -> answer; evicted on delete
         try:
             self.kb = default_knowledge(settings.medkg_data_dir)
@@ -177,12 +181,13 @@ class DiagnosisService:
                            "trained_on": metrics.get("n_patients"), "train_data": metrics.get("train_data")}
 
     def _refresh_graph(self) -> None:
-        """If the graph was not readable at start-up, try again (and re-link the model) once it answers."""
-        if self.graph.source == "graph" or self.diagnoser is None:
+        """If the graph was not readable at start-up, try again (at most every 30 s) and re-link the model."""
+        if self.graph.source == "graph" or self.diagnoser is None or time.monotonic() < self._next_retry:
             return
         with self._lock:
-            if self.graph.source == "graph":
+            if self.graph.source == "graph" or time.monotonic() < self._next_retry:
                 return
+            self._next_retry = time.monotonic() + GRAPH_RETRY_SECONDS
             try:
                 g = GraphKnowledge.from_graph(self.driver, self.settings.neo4j_database)
             except Exception:
@@ -312,6 +317,8 @@ class DiagnosisService:
             return {**hit, "cached": True}
         answer = self.diagnose(age, sex, evidences, top=top)
         with self._cache_lock:
+            while len(self.cache) >= CACHE_SIZE:  # oldest first
+                del self.cache[next(iter(self.cache))]
             self.cache[key] = answer
         return {**answer, "cached": False}
 

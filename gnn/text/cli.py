@@ -94,7 +94,7 @@ def cmd_embed_graph(args: argparse.Namespace) -> int:
 
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
     with driver_session() as driver:
-        report = embed_graph(driver, labels, batch=args.batch, progress=True)
+        report = embed_graph(driver, labels, batch=args.batch, progress=True, force=args.all)
     emit(report, args.json, _embed_graph_text)
     return 0
 
@@ -133,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "whose text changed since (text_hash). A second run embeds nothing.")
     g.add_argument("--labels", help="comma-separated labels (default: all with a `text:` list, e.g. Drug,Disease)")
     g.add_argument("--batch", type=int, default=256, help="nodes encoded and written per batch")
+    g.add_argument("--all", action="store_true", help="re-embed every node, changed or not")
     add_json_flag(g)
     g.set_defaults(func=cmd_embed_graph)
 

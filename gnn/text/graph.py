@@ -20,6 +20,8 @@ PROPERTY = "text_embedding"
 HASH_PROPERTY = "text_hash"
 FULLTEXT_INDEX = "name_fulltext"
 _LABEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_STOP_WORDS = {"a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "my", "i", "is", "it", "by", "from",
+               "as", "be", "feel", "feeling", "have", "has"}
 _LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
 
 
@@ -151,8 +153,9 @@ def _fulltext_query(text: str) -> str:
     if not words:
         return ""
     phrase = " ".join(words)
+    terms = [w for w in words if w.lower() not in _STOP_WORDS] or words  # "to" alone must not match "failure to…"
     # the whole phrase counts most, each word a little, fuzzy words catch typos
-    return f'"{phrase}"^3 ' + " ".join(words) + " " + " ".join(f"{w}~1" for w in words if len(w) > 4)
+    return f'"{phrase}"^3 ' + " ".join(terms) + " " + " ".join(f"{w}~1" for w in terms if len(w) > 4)
 
 
 def _fulltext_exists(driver: Driver, name: str) -> bool:
@@ -186,8 +189,9 @@ def similar_nodes(driver: Driver, label: str, node_id: str, k: int = 10) -> list
 
 
 def embed_graph(driver: Driver, labels: list[str] | None = None, batch: int = 256,
-                encoder: TextEncoder | None = None, progress: bool = False) -> dict[str, Any]:
-    """Vector index + incremental embedding for each label with a schema `text:` list (or `labels`).
+                encoder: TextEncoder | None = None, progress: bool = False, force: bool = False) -> dict[str, Any]:
+    """Vector index + incremental embedding for each label with a schema `text:` list (or `labels`);
+    `force` re-embeds every node (for timing a full run).
 
     Returns {"labels": [counts + seconds per label], "embedded", "unchanged", "seconds"}.
     """
@@ -204,7 +208,7 @@ def embed_graph(driver: Driver, labels: list[str] | None = None, batch: int = 25
     per_label = []
     for label in labels:
         t = time.perf_counter()
-        counts = embed_nodes(driver, label, encoder, batch=batch, progress=progress)
+        counts = embed_nodes(driver, label, encoder, only_missing=not force, batch=batch, progress=progress)
         per_label.append({**counts, "index": index_name(label), "seconds": round(time.perf_counter() - t, 2)})
     return {"labels": per_label, "embedded": sum(c["embedded"] for c in per_label),
             "unchanged": sum(c["unchanged"] for c in per_label), "seconds": round(time.perf_counter() - t0, 2)}

@@ -29,7 +29,7 @@ def fit_seed(graph: ExportedGraph, seed: int, config: TrainConfig, cand_drugs: n
                         progress=progress)
     from gnn.treats.train import GraphInputs
 
-    scorer = scorer_from_model(trained.model, GraphInputs(graph, split), split.train)
+    scorer = scorer_from_model(trained.model, GraphInputs(graph, split, cfg.feature_dim), split.train)
     return split, trained, scorer
 
 

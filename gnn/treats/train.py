@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from gnn.data import reverse_type, to_hetero_data
+from gnn.treats.features import FEATURE_EDGE_TYPES, drug_features
 from gnn.treats.model import DISEASE, DRUG, ModelConfig, TreatsGNN
 from gnn.treats.split import TREATS, TreatsSplit
 from kg.export import ExportedGraph
@@ -30,6 +31,7 @@ class TrainConfig:
     patience: int = 6
     seed: int = 0
     threads: int = 2
+    feature_dim: int = 32
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -53,11 +55,17 @@ class TrainedGNN:
 class GraphInputs:
     """Message-passing tensors built once; TREATS edges swapped in per step."""
 
-    def __init__(self, graph: ExportedGraph, split: TreatsSplit) -> None:
-        data = to_hetero_data(graph, drop=split.keep)
+    def __init__(self, graph: ExportedGraph, split: TreatsSplit, feature_dim: int = 32) -> None:
+        mp = ExportedGraph(nodes=graph.nodes, features=graph.features, build_id=graph.build_id,
+                           edges={et: ei for et, ei in graph.edges.items() if et not in FEATURE_EDGE_TYPES})
+        data = to_hetero_data(mp, drop=split.keep)
         self.metadata = data.metadata()
         self.num_nodes = {t: int(data[t].num_nodes) for t in data.node_types}
         self.x = {t: data[t].x for t in data.node_types if "x" in data[t]}
+        feats = drug_features(graph, feature_dim) if feature_dim else None
+        if feats is not None:
+            f = torch.from_numpy(feats)
+            self.x[DRUG] = torch.cat([self.x[DRUG], f], 1) if DRUG in self.x else f
         self.edges: dict = {et: data[et].edge_index for et in data.edge_types}
         self.n_drug, self.n_dis = self.num_nodes[DRUG], self.num_nodes[DISEASE]
 
@@ -92,7 +100,7 @@ def train_gnn(graph: ExportedGraph, split: TreatsSplit, cand_drugs: np.ndarray, 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     t0 = time.perf_counter()
-    inputs = GraphInputs(graph, split)
+    inputs = GraphInputs(graph, split, config.feature_dim)
     model = build_model(inputs, config.model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
