@@ -29,7 +29,7 @@ def cypher(request: Request, body: CypherRequest,
     runs in a READ transaction with `timeout` seconds and at most `limit` rows."""
     services = request.app.state.services
     result = run_cypher(request.app.state.driver, services.database, body.query, body.parameters, body.limit,
-                        body.timeout)
+                        body.timeout, patient_guard=request.state.api_key.role != Role.admin)
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     if wants_csv:
         return Response(to_csv(result), media_type="text/csv; charset=utf-8",

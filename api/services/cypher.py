@@ -5,7 +5,8 @@ A statement is executed only when all of these pass:
    read-only allow-list (text checked with comments and string literals removed);
 2. Neo4j's plan (EXPLAIN, run in a READ transaction) has query type 'r' and calls no other procedure;
 3. it then runs in the same READ transaction (session.execute_read) with a timeout, and at most
-   `limit` rows are read (the rest is discarded).
+   `limit` rows are read (the rest is discarded);
+4. for every role but admin, the plan and the returned values must not reach patient data (cypher_privacy).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from typing import Any
 
 from api.services import serialize
+from api.services.cypher_privacy import plan_privacy_refusal, value_privacy_refusal
 from api.services.db import read_tx
 from api.services.errors import QueryRefused
 from kg.errors import InvalidInput
@@ -96,8 +98,9 @@ def plan_refusal(query_type: str | None, plan: dict | None) -> str | None:
 
 
 def run_cypher(driver: Driver, database: str, query: str, parameters: dict[str, Any] | None, limit: int,
-               timeout: float) -> dict[str, Any]:
-    """Check and run one read-only statement; rows as plain dicts (nodes, relationships, paths serialised)."""
+               timeout: float, patient_guard: bool = True) -> dict[str, Any]:
+    """Check and run one read-only statement; rows as plain dicts (nodes, relationships, paths serialised).
+    `patient_guard` (all but admins): refuse plans and results that reach patient data (cypher_privacy)."""
     if not query.strip():
         raise InvalidInput("query is empty", "query")
     if not 1 <= limit <= MAX_ROWS:
@@ -114,6 +117,7 @@ def run_cypher(driver: Driver, database: str, query: str, parameters: dict[str, 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         explained = tx.run("EXPLAIN " + query, params).consume()
         why = plan_refusal(explained.query_type, explained.plan)
+        why = why or (plan_privacy_refusal(explained.plan) if patient_guard else None)
         if why:
             raise QueryRefused(f"refused, not executed: {why}", why)
         result = tx.run(query, params)
@@ -124,6 +128,10 @@ def run_cypher(driver: Driver, database: str, query: str, parameters: dict[str, 
             if len(rows) == limit:
                 truncated = True
                 break
+            leak = value_privacy_refusal(record.values()) if patient_guard else None
+            if leak:
+                why = f"the result holds patient data ({leak}); rows withheld"
+                raise QueryRefused(f"refused: {why}", why)
             rows.append({k: serialize.plain(v) for k, v in zip(keys, record.values(), strict=True)})
         result.consume()
         return {"columns": keys, "rows": rows, "truncated": truncated, "query_type": explained.query_type}

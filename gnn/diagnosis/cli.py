@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from gnn.artifacts_io import write_json
 from kg.cliutil import add_json_flag, emit, table
 
 ACTIONS = ("run", "train", "evaluate")
@@ -145,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     folder = _model_dir(args)
     folder.mkdir(parents=True, exist_ok=True)
     res["saved_to"] = str(folder / "evaluation.json")
-    (folder / "evaluation.json").write_text(json.dumps(res, indent=2))
+    write_json(folder / "evaluation.json", res, indent=2)
     if args.json:
         res = {k: v for k, v in res.items() if k != "splits"}
     emit(res, args.json, _eval_text)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gnn.artifacts_io import ArtefactBatch
 from gnn.diagnosis.baseline import GRAPH_CLIP, GRAPH_WEIGHT, GraphBaseline, graph_bonus
 from gnn.diagnosis.findings import Patient, parse_patient
 from gnn.diagnosis.knowledge import Knowledge, default_knowledge
@@ -99,17 +100,17 @@ class Diagnoser:
 
     def save(self, folder: Path | None = None) -> Path:
         folder = folder or artifacts_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.model.state_dict(), folder / "model.pt")
-        (folder / "vocab.json").write_text(json.dumps(self.vocab.to_dict()))
         config = {"model": self.cfg.to_dict(), "pathologies": list(self.kb.pathologies),
                   "ensemble": {"graph_weight": GRAPH_WEIGHT, "graph_clip": GRAPH_CLIP}}
-        (folder / "config.json").write_text(json.dumps(config, indent=2))
         evaluation = folder / "evaluation.json"
         if evaluation.exists():  # the latest `medkg diagnose evaluate` summary travels with the weights
             ev = json.loads(evaluation.read_text())
             self.metrics["evaluation"] = {k: ev.get(k) for k in ("split", "ensemble", "summary")}
-        (folder / "metrics.json").write_text(json.dumps(self.metrics, indent=2))
+        with ArtefactBatch() as out:  # the files replace the previous model together, or none does
+            out.torch(folder / "model.pt", self.model.state_dict())
+            out.json(folder / "vocab.json", self.vocab.to_dict())
+            out.json(folder / "config.json", config, indent=2)
+            out.json(folder / "metrics.json", self.metrics, indent=2)
         return folder
 
     @classmethod

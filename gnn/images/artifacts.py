@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from gnn.artifacts_io import ArtefactBatch
 from gnn.images.model import ModelConfig, PneumoniaCNN
 from kg.errors import ConfigError
 from kg.settings import get_settings
@@ -24,8 +25,6 @@ def default_model_dir() -> Path:
 
 def save_run(out_dir: Path, trained, metrics: dict, split_sizes: dict) -> Path:
     """Write weights, config (architecture, normalisation, calibration, threshold) and metrics."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(trained.model.state_dict(), out_dir / WEIGHTS)
     config = {
         "model_run": f"images-cnn-seed{trained.config.seed}-{time.strftime('%Y%m%dT%H%M%S')}",
         "train": trained.config.to_dict(),
@@ -39,9 +38,11 @@ def save_run(out_dir: Path, trained, metrics: dict, split_sizes: dict) -> Path:
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
-    (out_dir / CONFIG).write_text(json.dumps(config, indent=2))
-    (out_dir / METRICS).write_text(json.dumps({"model_run": config["model_run"], **metrics,
-                                               "history": trained.history}, indent=2))
+    with ArtefactBatch() as out:  # all three replace the previous run together, or none does
+        out.torch(out_dir / WEIGHTS, trained.model.state_dict())
+        out.json(out_dir / CONFIG, config, indent=2)
+        out.json(out_dir / METRICS, {"model_run": config["model_run"], **metrics, "history": trained.history},
+                 indent=2)
     return out_dir
 
 

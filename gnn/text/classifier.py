@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from gnn.artifacts_io import ArtefactBatch
 from kg.errors import ConfigError
 from kg.settings import get_settings
 
@@ -92,12 +93,12 @@ class ComplaintClassifier:
         return [self.classes[i] for i in self.predict_proba(texts, whole, mean).argmax(axis=1)]
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        np.savez_compressed(folder / "model.npz", idf=self.idf, coef=self.coef, intercept=self.intercept,
-                            terms=np.array(terms))
         meta = {**self.meta, "classes": self.classes, "c": C, "emb_weight": EMB_WEIGHT}
-        (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+        with ArtefactBatch() as out:  # both files replace the previous classifier together, or neither does
+            out.npz(folder / "model.npz", idf=self.idf, coef=self.coef, intercept=self.intercept,
+                    terms=np.array(terms))
+            out.json(folder / "meta.json", meta, indent=2, default=str)
         return folder
 
     @classmethod

@@ -20,8 +20,8 @@ CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES = (
     "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz")
 
 
-def treats_root() -> Path:
-    return get_settings().medkg_artifacts / "treats"
+def treats_root(artifacts: Path | None = None) -> Path:
+    return (artifacts or get_settings().medkg_artifacts) / "treats"
 
 
 def git_sha() -> str | None:
@@ -59,9 +59,9 @@ class TreatsRun:
         return self.config["model_run"]
 
 
-def resolve_run_dir(run: str | Path | None = None) -> Path:
+def resolve_run_dir(run: str | Path | None = None, artifacts: Path | None = None) -> Path:
     """A run folder: the given path or name, else the one artifacts/treats/latest.txt names."""
-    root = treats_root()
+    root = treats_root(artifacts)
     if run:
         p = Path(run)
         return p if p.is_dir() else root / str(run)
@@ -71,9 +71,9 @@ def resolve_run_dir(run: str | Path | None = None) -> Path:
     return root / latest.read_text().strip()
 
 
-def load_run(run: str | Path | None = None) -> TreatsRun:
+def load_run(run: str | Path | None = None, artifacts: Path | None = None) -> TreatsRun:
     """Load a run (numpy only); a clear error naming the missing file."""
-    folder = resolve_run_dir(run)
+    folder = resolve_run_dir(run, artifacts)
     for name in (CONFIG, SCORER, INDEX, CANDIDATES):
         if not (folder / name).is_file():
             raise ConfigError(f"treats model run {folder} is incomplete: {name} is missing")

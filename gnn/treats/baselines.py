@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from kg.export import ExportedGraph
 from gnn.treats.split import TREATS, TreatsSplit
+from kg.export import ExportedGraph
 
 
 @dataclass

@@ -37,7 +37,8 @@ UNWIND paths AS p
 RETURN did AS drug, p.weight AS weight, p.edges AS edges, p.names AS names""",
     "PharmacologicClass-INCLUDES-Drug peers TREATS Disease": """
 UNWIND $drugs AS did
-MATCH (d:Drug {id: did})<-[i:INCLUDES]-(c:PharmacologicClass)-[j:INCLUDES]->(o:Drug)-[t:TREATS]->(x:Disease {id: $disease})
+MATCH (d:Drug {id: did})<-[i:INCLUDES]-(c:PharmacologicClass)-[j:INCLUDES]->(o:Drug)
+      -[t:TREATS]->(x:Disease {id: $disease})
 WHERE o <> d
 WITH did, c, collect({weight: 0.7, edges: [{from: c.id, type: 'INCLUDES', to: d.id, sources: i.sources},
                                          {from: c.id, type: 'INCLUDES', to: o.id, sources: j.sources},

@@ -22,7 +22,7 @@ from kg.export import ExportedGraph
 
 @dataclass
 class TrainConfig:
-    epochs: int = 150
+    epochs: int = 100
     lr: float = 0.01
     weight_decay: float = 0.0
     hide_frac: float = 0.25
@@ -112,13 +112,16 @@ def train_gnn(graph: ExportedGraph, split: TreatsSplit, cand_drugs: np.ndarray, 
     for epoch in bar:
         model.train()
         perm = rng.permutation(train.shape[1])
-        n_hide = max(1, int(round(config.hide_frac * len(perm))))
+        n_hide = max(1, round(config.hide_frac * len(perm)))
         hidden, visible = train[:, perm[:n_hide]], train[:, perm[n_hide:]]
         edges, deg_drug, deg_dis = inputs.with_treats(visible)
         h = model.encode(edges, inputs.x)
         d, x = torch.from_numpy(hidden[0]), torch.from_numpy(hidden[1])
         k = config.neg_per_pos
-        neg_d = c_drugs[torch.randint(len(c_drugs), (len(d) * k,))]
+        # half uniform over candidate drugs, half over drugs that treat something (harder negatives)
+        hard = torch.from_numpy(np.unique(visible[0]))
+        neg_d = torch.cat([c_drugs[torch.randint(len(c_drugs), (len(d) * k - len(d) * k // 2,))],
+                           hard[torch.randint(len(hard), (len(d) * k // 2,))]])
         neg_x = c_dis[torch.randint(len(c_dis), (len(d) * k,))]
         dd, xx = d.repeat_interleave(k), x.repeat_interleave(k)
         pos = model.decode(h[DRUG][d], h[DISEASE][x], deg_drug[d], deg_dis[x])
@@ -129,7 +132,7 @@ def train_gnn(graph: ExportedGraph, split: TreatsSplit, cand_drugs: np.ndarray, 
         opt.zero_grad()
         loss.backward()
         opt.step()
-        row = {"epoch": epoch, "loss": round(float(loss), 5)}
+        row = {"epoch": epoch, "loss": round(float(loss.detach()), 5)}
         if validate is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
             score = float(validate(model, inputs))
             row["val"] = round(score, 5)

@@ -123,11 +123,3 @@ def test_cli_embed_graph_reports_counts_and_rejects_unknown_labels(graph, capsys
         from gnn.text.graph import embed_graph
 
         embed_graph(graph, ["Pathology"], batch=0)
-
-
-import os  # TEMP-OVERRIDE
-
-if os.environ.get("MEDKG_TEST_GRAPH_PREBUILT"):  # TEMP-OVERRIDE
-    @pytest.fixture(scope="module")  # TEMP-OVERRIDE
-    def built_graph() -> None:  # TEMP-OVERRIDE
-        return None  # TEMP-OVERRIDE

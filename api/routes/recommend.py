@@ -1,0 +1,72 @@
+"""`GET /recommendations`: ranked drugs for a disease with calibrated probability, known/predicted status,
+supporting graph paths with sources and, for a patient, safety exclusions or flags."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from api.security import ANY_ROLE, Role
+from api.services.recommend import RecommenderUnavailable, RecommendService
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the treats model once at start-up (runs inside the app's lifespan, after the driver opens)."""
+    app.state.recommend = RecommendService(app.state.settings, app.state.driver)
+    app.state.recommend.load()  # never raises: no model → the route answers 503
+    yield
+
+
+router = APIRouter(tags=["recommendations"], lifespan=lifespan, dependencies=[Depends(ANY_ROLE)])
+
+
+class Recommendation(BaseModel):
+    rank: int
+    drug_id: str
+    name: str | None = None
+    probability: float = Field(description="Platt-calibrated on validation: P(unknown pair is an indication)")
+    score: float = Field(description="model logit")
+    status: Literal["known", "predicted"]
+    safety: list[dict[str, Any]] = Field(description="reasons the drug is unsafe for the patient (flag mode)")
+    explanation: list[dict[str, Any]] = Field(description="strongest supporting paths, each edge with sources")
+
+
+class Recommendations(BaseModel):
+    disease: str
+    patient: str | None
+    safety: str
+    model_run: str
+    recommendations: list[Recommendation]
+    unsafe_drugs_for_patient: int
+    excluded: list[dict[str, Any]] = Field(description="unsafe drugs left out of the top (exclude mode), reasons")
+
+
+@router.get("/recommendations", response_model=Recommendations,
+            responses={503: {"description": "no trained treats model (message says how to train one)"},
+                       404: {"description": "unknown disease or patient"}})
+def recommendations(
+    request: Request,
+    disease: str = Query(description="Disease id, e.g. DOID:9352", max_length=64),
+    patient: str | None = Query(default=None, description="Patient id (P-...) for safety checks", max_length=64),
+    top: int = Query(default=10, ge=1, le=100),
+    safety: Literal["exclude", "flag"] = Query(default="exclude"),
+    explain: bool = Query(default=True, description="include supporting paths (Cypher, adds latency)"),
+) -> dict:
+    """Ranked drugs for a disease; with `patient`, drugs with a Major interaction with a current medication,
+    a contraindication for a mapped condition, or an allergy are excluded (or flagged) with the reason."""
+    service: RecommendService = request.app.state.recommend
+    if patient is not None:  # patient data: clinicians (and admins) only, and audited
+        key = request.state.api_key
+        if key.role not in (Role.clinician, Role.admin):
+            raise HTTPException(status_code=403, detail=f"role {key.role!r} may not read patient data; "
+                                "recommendations for a patient need a clinician key")
+        request.app.state.audit.record(key, "recommend", patient, disease=disease)
+    try:
+        return service.recommend(disease, patient, top, safety, explain)
+    except RecommenderUnavailable as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc

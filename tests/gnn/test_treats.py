@@ -1,0 +1,147 @@
+"""Treats model: leak-free split, tiny training run, predict TSV, recommendations with patient safety."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gnn.data import reverse_type
+from gnn.treats.artifacts import WEIGHTS, load_run
+from gnn.treats.metrics import rank_metrics
+from gnn.treats.predict import write_predictions
+from gnn.treats.recommend import Recommender, recommend
+from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, pair_keys, split_treats
+from gnn.treats.train import GraphInputs, TrainConfig
+from tests.gnn.treats_helpers import synthetic_graph, write_fake_run
+
+
+def _pairs(ei: torch.Tensor | np.ndarray) -> set[tuple[int, int]]:
+    return set(map(tuple, np.asarray(ei).T.tolist()))
+
+
+def test_held_out_edges_absent_from_message_passing_both_directions() -> None:
+    g = synthetic_graph()
+    # a PALLIATES edge on a pair that ends up held out must go too
+    split0 = split_treats(g, seed=3)
+    d, x = split0.test[:, 0]
+    g.edges[("Drug", "PALLIATES", "Disease")] = np.hstack([g.edges[("Drug", "PALLIATES", "Disease")], [[d], [x]]])
+    split = split_treats(g, seed=3)
+    assert split.sizes()["test"] == split0.sizes()["test"] > 0
+    inputs = GraphInputs(g, split, feature_dim=4)
+    edges, deg_drug, _ = inputs.with_treats(split.train)
+    held = _pairs(split.val) | _pairs(split.test)
+    fwd, rev = _pairs(edges[TREATS]), _pairs(edges[reverse_type(TREATS)].flip(0))
+    assert fwd == _pairs(split.train) == rev
+    assert not held & fwd and not held & rev
+    pall = ("Drug", "PALLIATES", "Disease")
+    assert (int(d), int(x)) not in _pairs(edges[pall]) | _pairs(edges[reverse_type(pall)].flip(0))
+    # the big relations become drug features, not message-passing edges
+    assert ("Drug", "INTERACTS_WITH", "Drug") not in edges and inputs.x["Drug"].shape == (len(g.nodes["Drug"]), 10)
+    assert deg_drug.sum().item() == split.train.shape[1]
+
+
+def test_rank_metrics_count_ties_and_filter_known() -> None:
+    cand = np.arange(5)
+    known = np.array([[0, 1], [0, 0]])  # drugs 0 and 1 treat disease 0
+    held = np.array([[1], [0]])
+    scores = np.array([[9.0, 5.0, 7.0, 5.0, 1.0]])  # drug 0 filtered; drug 2 above; drug 3 tied
+    m = rank_metrics(held, lambda ds: scores, cand, known)
+    assert m["mean_rank"] == 2.5 and m["hits@1"] == 0.0 and m["hits@3"] == 1.0
+    assert m["auroc_full"] == pytest.approx(1 - 1.5 / 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gnn.treats.run import train_run
+
+    root = tmp_path_factory.mktemp("artifacts")
+    g = synthetic_graph()
+    cfg = TrainConfig(epochs=3, eval_every=1, seed=0, threads=1, feature_dim=4)
+    summary = train_run(g, [], cfg, out_root=root / "treats", distmult=True, progress=False)
+    assert set(summary["test"]) == {"gnn", "degree_prior", "distmult"}
+    return Path(summary["folder"])
+
+
+def test_run_records_config_and_loads_weights_only(tiny_run: Path) -> None:
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["build_id"] == "synthetic" and config["train"]["seed"] == 0 and "git_sha" in config
+    assert config["calibration"]["a"] > 0  # higher logit, higher probability
+    state = torch.load(tiny_run / WEIGHTS, map_location="cpu", weights_only=True)
+    assert "rel" in state and state["rel"].shape == (32,)
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["gnn"]["auroc"] <= 1.0 and metrics["test"]["degree_prior"]["n_ranked"] > 0
+
+
+def test_predict_tsv_has_every_unknown_candidate_pair(tiny_run: Path, tmp_path: Path) -> None:
+    run = load_run(tiny_run)
+    out = write_predictions(run, tmp_path / "pred.tsv", progress=False)
+    g = synthetic_graph()
+    with (tmp_path / "pred.tsv").open() as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert rows[0] == ["drug_id", "disease_id", "score"]
+    body = rows[1:]
+    n_cand = len(candidate_drugs(g)) * len(candidate_diseases(g))
+    n_known = g.edges[TREATS].shape[1]  # every synthetic TREATS drug is a DB drug
+    assert len(body) == out["rows"] == n_cand - n_known
+    known = {(g.nodes["Drug"][d], g.nodes["Disease"][x]) for d, x in g.edges[TREATS].T.tolist()}
+    assert not known & {(r[0], r[1]) for r in body}
+    assert all(r[0].startswith("DB") for r in body) and all(0.0 <= float(r[2]) <= 1.0 for r in body)
+    assert len({(r[0], r[1]) for r in body}) == len(body)
+
+
+def test_recommender_puts_known_first_then_best_score(tmp_path: Path) -> None:
+    scores = np.array([[0.1, 3.0, 2.0, -1.0]])
+    write_fake_run(tmp_path, ["DB00001", "DB00002", "DB00003", "DB00004"], ["DOID:1"], scores, known=[(3, 0)])
+    rec = Recommender(load_run(artifacts=tmp_path))
+    top = rec.top("DOID:1", 3)
+    assert [r.drug_id for r in top] == ["DB00004", "DB00002", "DB00003"]
+    assert [r.known for r in top] == [True, False, False]
+    assert top[1].probability == pytest.approx(1 / (1 + np.exp(-3.0)))
+    res = recommend(rec, None, "DOID:1", top=2, with_explanations=False)
+    assert [i["status"] for i in res["recommendations"]] == ["known", "predicted"]
+
+
+def test_pair_keys_unique() -> None:
+    g = synthetic_graph()
+    keys = pair_keys(g.edges[TREATS], len(g.nodes["Disease"]))
+    assert len(np.unique(keys)) == g.edges[TREATS].shape[1]
+
+
+# ---- against the real graph in the test Neo4j ----
+
+@pytest.fixture
+def patient_on_major_interactor(built_graph: object, driver) -> tuple[str, str, str]:
+    """A TEST- patient currently taking a medication that contains drug A; drug B has a Major interaction with A.
+    Yields (patient id, A, B); deletes what it created."""
+    from kg.db import read, write
+
+    row = read(driver, "MATCH (a:Drug)-[r:INTERACTS_WITH {severity: 'Major'}]-(b:Drug) "
+                       "WHERE a.id STARTS WITH 'DB' AND b.id STARTS WITH 'DB' RETURN a.id AS a, b.id AS b LIMIT 1")[0]
+    pid = "TEST-treats-patient"
+    write(driver, "MATCH (a:Drug {id: $a}) MERGE (p:Patient {id: $p}) MERGE (m:Medication {id: 'TEST-treats-med'}) "
+                  "SET m.name = 'test medication' MERGE (p)-[:TAKES {current: true}]->(m) MERGE (m)-[:CONTAINS]->(a)",
+          a=row["a"], p=pid)
+    yield pid, row["a"], row["b"]
+    write(driver, "MATCH (n) WHERE n.id IN [$p, 'TEST-treats-med'] DETACH DELETE n", p=pid)
+
+
+def test_recommend_for_patient_excludes_or_flags_major_interaction(patient_on_major_interactor, driver,
+                                                                   tmp_path: Path) -> None:
+    pid, taken, risky = patient_on_major_interactor
+    safe = "DB00945" if "DB00945" not in (taken, risky) else "DB00316"
+    write_fake_run(tmp_path, [risky, safe], ["DOID:9352"], np.array([[5.0, 1.0]]))
+    rec = Recommender(load_run(artifacts=tmp_path))
+    excl = recommend(rec, driver, "DOID:9352", patient_id=pid, top=2, safety="exclude", with_explanations=False)
+    assert [i["drug_id"] for i in excl["recommendations"]] == [safe]
+    assert excl["excluded"][0]["drug_id"] == risky
+    reasons = excl["excluded"][0]["reasons"]
+    assert {"reason": "major_interaction"}.items() <= reasons[0].items() and reasons[0]["with_drug"] == taken
+    flag = recommend(rec, driver, "DOID:9352", patient_id=pid, top=2, safety="flag", with_explanations=True)
+    first = flag["recommendations"][0]
+    assert first["drug_id"] == risky and first["safety"][0]["reason"] == "major_interaction"
+    assert flag["excluded"] == []
