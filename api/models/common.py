@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_OFFSET = 10_000_000  # paging offsets; Neo4j list slices take 32-bit indexes (a larger one was a 500)
+
 
 class Severity(StrEnum):
     """The named severity scale: DDInter's grades; `not graded` where no grade exists (mechanism only,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from api.models.common import ErrorWithSuggestions
+from api.models.common import MAX_OFFSET, ErrorWithSuggestions
 from api.models.entities import (
     EntityOut,
     MetapathRequest,
@@ -41,7 +41,7 @@ def neighbours(request: Request, label: Label,
                direction: Annotated[str, Query(pattern="^(out|in|both)$")] = "both",
                neighbour_label: Label | None = None,
                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> dict[str, Any]:
     """Each neighbour with the connecting relationship and its provenance (sources, licenses, versions)."""
     return _entities(request).neighbours(label.value, entity_id, [t.value for t in type or []], direction,
                                          neighbour_label.value if neighbour_label else None, limit, offset)

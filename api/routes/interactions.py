@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.models.common import ErrorWithSuggestions, Severity
+from api.models.common import MAX_OFFSET, ErrorWithSuggestions, Severity
 from api.models.drugs import CheckRequest, CheckResponse, DrugInteractionsPage
 from api.security import ANY_ROLE
 from api.services.interactions import MAX_PAGE
@@ -49,7 +49,7 @@ def drug_interactions(request: Request,
                       drug: Annotated[str, Path(description="DrugBank/DDInter id or a name", examples=["DB00682"])],
                       severity: Annotated[list[Severity] | None, Query(description="keep these (repeatable)")] = None,
                       limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+                      offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> Response:
     """`drug` is a DrugBank/DDInter id or a name. Partners sorted Major first, then by name."""
     page = request.app.state.services.interactions.of_drug(drug, [s.value for s in severity or []], limit, offset)
     return _json(DrugInteractionsPage.model_validate(page))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 from gnn.treats.artifacts import load_run
@@ -41,7 +42,7 @@ class RecommendService:
                 self._rec = Recommender(load_run(artifacts=self.artifacts))
                 self._error = ""
                 log.info("treats model %s loaded in %.2f s", self._rec.model_run, self._rec.load_seconds)
-            except (ConfigError, OSError, KeyError, ValueError) as exc:
+            except (ConfigError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
                 self._rec, self._error = None, str(exc)
                 log.warning("no treats model: %s", exc)
         return self._rec is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import zipfile
 from typing import Any
 
 from gnn.text.graph import hybrid_search, similar_nodes, text_labels, vector_indexes
@@ -92,6 +93,10 @@ class SemanticService:
                     self._classifier = ComplaintClassifier.load(folder)
                 except MedKGError as exc:
                     raise SemanticUnavailable(f"complaint classifier unavailable: {exc}") from exc
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # corrupt/partial files
+                    raise SemanticUnavailable(f"complaint classifier unavailable: unreadable artefact in {folder} "
+                                              f"({type(exc).__name__}: {exc}); retrain it with `medkg text train`"
+                                              ) from exc
             return self._classifier
 
     # ----- answers ---------------------------------------------------------------------------------

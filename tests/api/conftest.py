@@ -1,13 +1,11 @@
 """API test fixtures: a TestClient on the real graph with a researcher key and no practical rate limit.
 
-`built_graph` comes from tests/conftest.py (builds the real graph once per session). To run these tests
-against a Neo4j that already holds the built graph without rebuilding it, set MEDKG_TEST_GRAPH_PREBUILT=1:
-the stand-in below then only checks that the graph is there.
+`built_graph` comes from tests/conftest.py (builds the real graph once per session, or with
+MEDKG_TEST_GRAPH_PREBUILT=1 only checks that an already-built graph is there).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,18 +13,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from kg.settings import Settings
-
-if os.environ.get("MEDKG_TEST_GRAPH_PREBUILT"):
-
-    @pytest.fixture(scope="session")
-    def built_graph(settings: Settings) -> Iterator[None]:
-        from kg.db import driver_session, read
-
-        with driver_session(settings) as drv:
-            n = read(drv, "MATCH (d:Drug) RETURN count(d) AS n")[0]["n"]
-        if n <= 1000:
-            pytest.fail(f"MEDKG_TEST_GRAPH_PREBUILT is set but the graph has only {n} Drug nodes: build it first")
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def test_503_when_no_model(settings: Settings, api_keys: dict[str, str], tmp_pat
         assert c.get("/health").status_code in (200, 503)  # the rest of the app started
 
 
-def test_recommendations_explained_and_patient_safe(built_graph: object, settings: Settings,  # noqa: F811
+def test_recommendations_explained_and_patient_safe(built_graph: object, settings: Settings,
                                                     api_keys: dict[str, str], tmp_path: Path,
                                                     patient_on_major_interactor) -> None:
     pid, _, risky = patient_on_major_interactor

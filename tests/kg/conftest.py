@@ -1,5 +1,5 @@
-"""Graph-build fixtures: the real build (stand-in until tests/conftest.py has it), a shared scratch
-server for destructive build tests, and a small copy of the real data."""
+"""Graph-build fixtures: a shared scratch server for destructive build tests and a small copy of the real
+data (the real build, `built_graph`, lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.settings import Settings, get_settings
-
-
-@pytest.fixture(scope="session")
-def built_graph(driver, settings: Settings):
-    """The real graph, built once per session from MEDKG_DATA_DIR into the test command's Neo4j."""
-    from kg.build import build
-
-    return build(driver, settings.medkg_data_dir, database=settings.neo4j_database,
-                 report_root=settings.medkg_home / "builds", progress=False)
+from kg.settings import get_settings
 
 
 # --- a private server for the fault and bulk tests -------------------------------------------------
