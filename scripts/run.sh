@@ -13,9 +13,9 @@ if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "c
   echo "== building the knowledge graph from ${MEDKG_DATA_DIR:-../shared/data}"
   $M kg build
 fi
-[ -f "$ART/treats/latest/model.pt" ] || { echo "== training drug recommendation (treats)"; $M train treats; }
+[ -f "$ART/treats/latest.txt" ] || { echo "== training drug recommendation (treats)"; $M train treats; }
 [ -f "$ART/diagnosis/model.pt" ] || { echo "== training diagnosis"; $M diagnose train; }
-[ -f "$ART/text/classifier.joblib" ] || [ -f "$ART/text/model.json" ] || { echo "== training text classifier"; $M text train; }
+[ -f "$ART/text/symptom2disease/model.npz" ] || { echo "== training text classifier"; $M text train; }
 [ -f "$ART/images/model.pt" ] || { echo "== training image encoder"; $M images train; }
 echo "== embedding graph nodes (incremental: only new or changed nodes)"
 $M text embed-graph

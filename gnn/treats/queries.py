@@ -11,6 +11,12 @@ PATIENT_EXISTS = "MATCH (p:Patient {id: $patient}) RETURN p.id AS id"
 # Supporting paths for (drug, disease) pairs, one query per metapath, strongest first inside each
 # (a rarer middle node is stronger evidence). Every row names the edges and their sources.
 EXPLAIN_METAPATHS: dict[str, str] = {
+    "Drug-TREATS-Disease (known indication)": """
+UNWIND $drugs AS did
+MATCH (d:Drug {id: did})-[r:TREATS]->(x:Disease {id: $disease})
+RETURN did AS drug, 2.0 AS weight,
+       [{from: d.id, type: 'TREATS', to: x.id, sources: r.sources}] AS edges,
+       [d.name, x.name] AS names""",
     "Drug-PALLIATES-Disease": """
 UNWIND $drugs AS did
 MATCH (d:Drug {id: did})-[r:PALLIATES]->(x:Disease {id: $disease})

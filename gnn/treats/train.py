@@ -22,7 +22,7 @@ from kg.export import ExportedGraph
 
 @dataclass
 class TrainConfig:
-    epochs: int = 100
+    epochs: int = 150
     lr: float = 0.01
     weight_decay: float = 0.0
     hide_frac: float = 0.25

@@ -9,6 +9,7 @@ and status are written to test-artifacts/fuzz-report.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -29,9 +30,9 @@ from schemathesis import GenerationMode
 from api.app import create_app
 from kg.settings import Settings
 
-pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
-POSITIVE_EXAMPLES = 25  # per operation: schema-valid input
-NEGATIVE_EXAMPLES = 10  # per operation: input that breaks the schema (expect 4xx, never 5xx)
+pytestmark = pytest.mark.neo4j
+POSITIVE_EXAMPLES = 50  # per operation: schema-valid input
+NEGATIVE_EXAMPLES = 20  # per operation: input that breaks the schema (expect 4xx, never 5xx)
 REQUEST_TIMEOUT = 45.0  # seconds; above the longest legitimate request (Cypher's 30 s transaction cap)
 TOLERATED_5XX = {503, 504}  # only where the operation documents them
 
@@ -85,13 +86,12 @@ def _fuzz_operation(operation, mode: GenerationMode, examples: int, base: str, h
         if operation.label == "POST /patients" and resp.status_code == 201:
             created.append(resp.json()["id"])
 
-    try:
+    with contextlib.suppress(Unsatisfiable):  # e.g. a negative case for an operation without parameters or body
         run()
-    except Unsatisfiable:  # e.g. a negative case for an operation without parameters or body
-        pass
     return sum(statuses.values()), statuses, failures, created
 
 
+@pytest.mark.slow
 def test_fuzz_every_operation(live_api: tuple[str, object], api_keys: dict[str, str],
                               artefacts_dir: Path) -> None:
     base, app = live_api
@@ -127,3 +127,12 @@ def test_fuzz_every_operation(live_api: tuple[str, object], api_keys: dict[str, 
     assert len(report) == len(operations) >= 15
     assert all(e["positive"] > 0 for e in report.values()), report
     assert failures == [], "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("path", ["/drugs/DB00682/interactions", "/entities/Drug/DB00682/neighbours"])
+def test_huge_offset_is_422_not_500(client, path: str) -> None:
+    """Found by the fuzzer: an offset past 2**31 reached Neo4j's list slice / SKIP and answered 500."""
+    resp = client.get(path, params={"offset": 562949953421311})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"][0]["loc"] == ["query", "offset"]
+    assert client.get(path, params={"offset": 10_000_000}).status_code == 200

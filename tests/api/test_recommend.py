@@ -30,7 +30,7 @@ def test_503_when_no_model(settings: Settings, api_keys: dict[str, str], tmp_pat
 
 def test_recommendations_explained_and_patient_safe(built_graph: object, settings: Settings,
                                                     api_keys: dict[str, str], tmp_path: Path,
-                                                    patient_on_major_interactor) -> None:
+                                                    patient_on_major_interactor) -> None:  # noqa: F811
     pid, _, risky = patient_on_major_interactor
     # metformin treats type 2 diabetes in Hetionet: a known pair with supporting paths
     write_fake_run(tmp_path, [risky, "DB00331", "DB00945"], ["DOID:9352"], np.array([[5.0, 1.0, 0.5]]),

@@ -141,7 +141,7 @@ def test_image_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pyte
         save_run(target, second, {"auc": 0.1}, {"train": 1})
     assert str(target) in str(err.value)
     monkeypatch.undo()
-    loaded, config = load_run(folder)
+    loaded, _ = load_run(folder)
     assert _same(loaded.state_dict(), good)
     assert json.loads((folder / "metrics.json").read_text())["auc"] == 0.9 and (folder / WEIGHTS).is_file()
     _no_temp_files(folder)

@@ -72,7 +72,7 @@ def test_run_records_config_and_loads_weights_only(tiny_run: Path) -> None:
     assert config["build_id"] == "synthetic" and config["train"]["seed"] == 0 and "git_sha" in config
     assert config["calibration"]["a"] > 0  # higher logit, higher probability
     state = torch.load(tiny_run / WEIGHTS, map_location="cpu", weights_only=True)
-    assert "rel" in state and state["rel"].shape == (32,)
+    assert "rel" in state and state["rel"].shape == (64,)
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert 0.0 <= metrics["test"]["gnn"]["auroc"] <= 1.0 and metrics["test"]["degree_prior"]["n_ranked"] > 0
 
@@ -145,3 +145,19 @@ def test_recommend_for_patient_excludes_or_flags_major_interaction(patient_on_ma
     first = flag["recommendations"][0]
     assert first["drug_id"] == risky and first["safety"][0]["reason"] == "major_interaction"
     assert flag["excluded"] == []
+
+
+def test_shared_verbs_take_more_models_without_clashing() -> None:
+    import argparse
+
+    from gnn.treats.cli import register, verb_subparsers
+
+    parser = argparse.ArgumentParser(prog="medkg")
+    sub = parser.add_subparsers(dest="command")
+    register(sub)
+    other = verb_subparsers(sub, "train").add_parser("images")  # what another package would do
+    other.set_defaults(func="images")
+    assert parser.parse_args(["train", "images"]).func == "images"
+    args = parser.parse_args(["train", "treats", "--epochs", "2", "--seed", "7"])
+    assert (args.epochs, args.seed, args.func.__name__) == (2, 7, "cmd_train")
+    assert parser.parse_args(["predict", "treats", "--output", "x.tsv"]).output == "x.tsv"
