@@ -51,8 +51,15 @@ def load_run(model_dir: Path | None = None) -> tuple[PneumoniaCNN, dict]:
     d = Path(model_dir) if model_dir else default_model_dir()
     if not (d / WEIGHTS).is_file() or not (d / CONFIG).is_file():
         raise ConfigError(f"no trained image model in {d}: run `medkg images train` first")
-    config = json.loads((d / CONFIG).read_text())
-    model = PneumoniaCNN(ModelConfig.from_dict(config["model"]))
-    model.load_state_dict(torch.load(d / WEIGHTS, map_location="cpu", weights_only=True))
+    try:
+        config = json.loads((d / CONFIG).read_text())
+        model = PneumoniaCNN(ModelConfig.from_dict(config["model"]))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"corrupt image model config {d / CONFIG}: {exc}; retrain with `medkg images train`") from exc
+    try:
+        model.load_state_dict(torch.load(d / WEIGHTS, map_location="cpu", weights_only=True))
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise ConfigError(f"corrupt image model weights {d / WEIGHTS}: {exc}; "
+                          "retrain with `medkg images train`") from exc
     model.eval()
     return model, config

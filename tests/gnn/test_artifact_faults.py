@@ -206,9 +206,6 @@ def test_image_model_partial_artefact_is_a_clear_error(tmp_path: Path) -> None:
         load_run(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="gnn/images/artifacts.py load_run lets torch/json errors through on a corrupt file "
-                          "(the API does not load the image model); see docs/security.md")
 @pytest.mark.parametrize("victim", ["model.pt", "config.json"])
 def test_image_model_corrupt_artefact_is_a_clear_error(tmp_path: Path, victim: str) -> None:
     from gnn.images.artifacts import load_run, save_run
