@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,23 +9,9 @@ import pytest
 
 from kg.errors import ConfigError
 from kg.export import ExportedGraph, export_graph, load_arrays, load_index, save_arrays, to_networkx
-from kg.settings import Settings
 
 LABELS = ("Drug", "Disease", "PharmacologicClass")
 TYPES = (("Drug", "TREATS", "Disease"), ("Drug", "PALLIATES", "Disease"), ("PharmacologicClass", "INCLUDES", "Drug"))
-
-if os.environ.get("MEDKG_TEST_GRAPH_PREBUILT"):
-
-    @pytest.fixture(scope="session")
-    def built_graph(settings: Settings) -> Iterator[None]:
-        from kg.db import driver_session, read
-
-        with driver_session(settings) as drv:
-            n = read(drv, "MATCH (d:Drug) RETURN count(d) AS n")[0]["n"]
-        if n <= 1000:
-            pytest.fail(f"the test graph has only {n} Drug nodes: build it first")
-        yield
-
 
 def test_export_is_sorted_stable_and_round_trips(built_graph: object, driver, tmp_path: Path) -> None:
     from kg.db import read
