@@ -137,13 +137,7 @@ def build(driver: Driver, data_dir: Path, *, database: str, report_root: Path,
     loader.write_batch(driver, batch, build_id, database, progress=progress)
     t_write = time.perf_counter()
     deleted = loader.delete_stale(driver, schema, build_id, database)
-    counts = batch.counts()
-    unresolved = sum(len(v.get("unresolved", [])) for v in batch.resolution.values())
-    report_dir = report_root / build_id
-    _write_reports(report_dir, batch, counts)
-    latest = report_root / "latest"
-    latest.unlink(missing_ok=True)
-    latest.symlink_to(report_dir.name)
+    counts, unresolved, report_dir = write_reports(report_root, build_id, batch)
     driver.execute_query(
         "MATCH (b:Build {id: $id}) SET b.finished = $finished, b.status = 'complete', b.checksums = $sums, "
         "b.counts = $counts, b.rejects = $rejects, b.unresolved = $unresolved, b.excluded_licenses = $excl, "
@@ -164,7 +158,22 @@ def build(driver: Driver, data_dir: Path, *, database: str, report_root: Path,
     )
 
 
-def _write_reports(report_dir: Path, batch: GraphBatch, counts: dict) -> None:
+def write_reports(report_root: Path, build_id: str, batch: GraphBatch) -> tuple[dict, int, Path]:
+    """Write the rejects, resolution and summary reports of a build and point `latest` at them.
+
+    Returns the counts per label/type, the number of unresolved names and the report folder.
+    """
+    counts = batch.counts()
+    unresolved = sum(len(v.get("unresolved", [])) for v in batch.resolution.values())
+    report_dir = report_root / build_id
+    _write_report_files(report_dir, batch, counts)
+    latest = report_root / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(report_dir.name)
+    return counts, unresolved, report_dir
+
+
+def _write_report_files(report_dir: Path, batch: GraphBatch, counts: dict) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
     with open(report_dir / "rejects.tsv", "w", encoding="utf-8") as fh:
         fh.write("source\tfile\tline\treason\n")

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kg import loader
-from kg.build import ADAPTERS, BuildResult, _write_reports, check_inputs, checksums, collect
+from kg.build import ADAPTERS, BuildResult, check_inputs, checksums, collect, write_reports
 from kg.errors import ConfigError, ServerError, SourceDataError
 from kg.records import GraphBatch
 from kg.server import Neo4jServer
@@ -309,13 +309,7 @@ def bulk_build(server: Neo4jServer, data_dir: Path, *, database: str, report_roo
         with _driver(server) as driver:
             apply_fixups(driver, files, database, batch.schema)
             loader.ensure_schema(driver, batch.schema, database)
-            counts = batch.counts()
-            unresolved = sum(len(v.get("unresolved", [])) for v in batch.resolution.values())
-            report_dir = report_root / build_id
-            _write_reports(report_dir, batch, counts)
-            latest = report_root / "latest"
-            latest.unlink(missing_ok=True)
-            latest.symlink_to(report_dir.name)
+            counts, unresolved, report_dir = write_reports(report_root, build_id, batch)
             driver.execute_query(
                 "CREATE (b:Build {id: $id}) SET b.started = $started, b.data_dir = $dir, b.finished = $finished, "
                 "b.status = 'complete', b.checksums = $sums, b.counts = $counts, b.rejects = $rejects, "

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.services.diagnosis import DiagnosisService, DiagnosisUnavailable
-from api.services.patients import refuse_identifiers
+from api.services.patients import NoIdentifiers
 
 router = APIRouter(tags=["diagnosis"])
 UNAVAILABLE = {503: {"description": "the diagnosis model artefact is unusable (message says why)"}}
 
 
-class DiagnosisRequest(BaseModel):
+class DiagnosisRequest(NoIdentifiers):
     """Age, sex and findings: DDXPlus evidence codes, symptom names or MeSH ids, free text."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -29,13 +29,6 @@ class DiagnosisRequest(BaseModel):
                                 description="symptom names ('fever') or MeSH ids ('D005334')")
     text: str | None = Field(default=None, max_length=5000, description="free-text complaint")
     top: int = Field(default=10, ge=1, le=49, description="candidates to return")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_identifiers(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            refuse_identifiers(data)
-        return data
 
 
 class FindingRef(BaseModel):

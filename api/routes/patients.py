@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.routes.diagnosis import UNAVAILABLE, DiagnosisResponse, run, service
-from api.services.patients import PatientService, refuse_identifiers
+from api.services.patients import NoIdentifiers, PatientService
 from kg.errors import InvalidInput, NotFound
 
 router = APIRouter(tags=["patients"])
@@ -18,7 +18,7 @@ PatientId = Annotated[str, Path(description="pseudonymous id", examples=["P-3f2a
 NOT_FOUND = {404: {"description": "no patient with this id"}}
 
 
-class PatientIn(BaseModel):
+class PatientIn(NoIdentifiers):
     """Only age (stored as a 10-year band), sex and findings; direct identifiers are refused (422)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -27,13 +27,6 @@ class PatientIn(BaseModel):
     age: int = Field(ge=0, le=130, description="years; stored only as its band, e.g. 30-39")
     sex: str = Field(description="M or F")
     evidences: list[str] = Field(min_length=1, max_length=300, description="DDXPlus evidence codes")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_identifiers(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            refuse_identifiers(data)
-        return data
 
 
 class PatientOut(BaseModel):

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from pydantic import BaseModel, model_validator
 
 from api.services import serialize
 from api.services.db import run_read
@@ -54,6 +55,17 @@ def refuse_identifiers(payload: dict[str, Any]) -> None:
         if re.sub(r"[^a-z]", "", str(key).lower()) in DIRECT_IDENTIFIERS:
             raise InvalidInput(f"{key}: direct identifiers are not accepted; MedKG stores pseudonymous patients "
                                "only (age → age band, sex, findings)", str(key))
+
+
+class NoIdentifiers(BaseModel):
+    """Base for request bodies about a patient: direct identifier fields are refused with 422."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_identifiers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            refuse_identifiers(data)
+        return data
 
 
 def age_band(age: int) -> str:
