@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_value(value: Any, path: str) -> None:
+    """Neo4j integers are 64-bit: a larger one is a 422 naming where it is, not a driver crash."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        raise ValueError(f"{path}: integer {value} is outside Neo4j's 64-bit range")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_value(item, f"{path}[{i}]")
 
 
 class CypherRequest(BaseModel):
@@ -16,6 +32,12 @@ class CypherRequest(BaseModel):
     parameters: dict[str, Any] = Field({}, description="values for $parameters (never spliced into the text)")
     limit: int = Field(100, ge=1, le=5000, description="row cap; `truncated` says when more rows existed")
     timeout: float = Field(10.0, gt=0, le=30, description="transaction timeout in seconds")
+
+    @field_validator("parameters")
+    @classmethod
+    def _fits_neo4j(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_value(value, "parameters")
+        return value
 
 
 class CypherResponse(BaseModel):

@@ -1,5 +1,6 @@
 """A training run on disk: artifacts/treats/<run>/ with config.json (config, build id, git sha, calibration,
-candidates), metrics.json, model.pt (state_dict), scorer.npz (frozen embeddings) and index.json (node index).
+candidates), metrics.json, model.pt (state_dict), scorer.npz (frozen embeddings), index.json (node index)
+and, when config.json says `"scorer": "ensemble"`, ensemble.npz (DistMult arrays, degrees, weights).
 artifacts/treats/latest.txt names the default run."""
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gnn.treats.ensemble import EnsembleScorer
 from gnn.treats.scorer import EmbeddingScorer
 from kg.errors import ConfigError
 from kg.settings import REPO_ROOT, get_settings
 
-CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES = (
-    "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz")
+CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES, ENSEMBLE = (
+    "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz", "ensemble.npz")
 
 
 def treats_root(artifacts: Path | None = None) -> Path:
@@ -48,7 +50,7 @@ class TreatsRun:
 
     folder: Path
     config: dict
-    scorer: EmbeddingScorer
+    scorer: EmbeddingScorer | EnsembleScorer
     index: dict
     cand_drugs: np.ndarray
     cand_dis: np.ndarray
@@ -79,8 +81,13 @@ def load_run(run: str | Path | None = None, artifacts: Path | None = None) -> Tr
             raise ConfigError(f"treats model run {folder} is incomplete: {name} is missing")
     with np.load(folder / CANDIDATES) as z:
         cand_drugs, cand_dis, known = z["drugs"], z["diseases"], z["known"]
-    return TreatsRun(folder=folder, config=json.loads((folder / CONFIG).read_text()),
-                     scorer=EmbeddingScorer.load(folder / SCORER), index=json.loads((folder / INDEX).read_text()),
+    config = json.loads((folder / CONFIG).read_text())
+    scorer: EmbeddingScorer | EnsembleScorer = EmbeddingScorer.load(folder / SCORER)
+    if config.get("scorer") == "ensemble":
+        if not (folder / ENSEMBLE).is_file():
+            raise ConfigError(f"treats model run {folder} is incomplete: {ENSEMBLE} is missing")
+        scorer = EnsembleScorer.load(folder / ENSEMBLE, scorer)
+    return TreatsRun(folder=folder, config=config, scorer=scorer, index=json.loads((folder / INDEX).read_text()),
                      cand_drugs=cand_drugs, cand_dis=cand_dis, known=known)
 
 

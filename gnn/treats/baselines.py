@@ -6,8 +6,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
 from gnn.treats.split import TREATS, TreatsSplit
 from kg.export import ExportedGraph
@@ -52,6 +50,9 @@ def train_distmult(graph: ExportedGraph, split: TreatsSplit, seed: int, dim: int
                    batch: int = 8192, treats_repeat: int = 40, lr: float = 0.01) -> DistMultModel:
     """DistMult over every exported relation (message-passing edges + training TREATS, TREATS repeated so
     it is not drowned by the 300k interactions), one corrupted tail per triple, BCE loss."""
+    import torch  # lazily: predict and the API load DistMult arrays without torch
+    from torch import nn
+
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -159,8 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-baseline", action="store_true", help="skip the DistMult baseline")
     t.add_argument("--writeback", action=argparse.BooleanOptionalAction, default=True,
                    help="write PREDICTED_TREATS to Neo4j (replaces earlier runs'; default on)")
-    t.add_argument("--threshold", type=float, default=0.05,
-                   help="calibrated probability for writeback (default 0.05; the base rate is ~4e-4)")
+    t.add_argument("--threshold", type=float, default=0.01,
+                   help="calibrated probability for writeback (default 0.01; the base rate is ~4e-4)")
     add_json_flag(t)
     t.set_defaults(func=cmd_train)
 

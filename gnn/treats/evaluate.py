@@ -1,10 +1,14 @@
-"""One evaluation run per seed: split, GNN (selected on validation), degree prior and DistMult, test metrics."""
+"""One evaluation run per seed: split, GNN (selected on validation), degree prior, DistMult and their
+validation-weighted ensemble, test metrics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from gnn.treats.baselines import DegreePrior, train_distmult
+from gnn.treats.baselines import DegreePrior, DistMultModel, train_distmult
+from gnn.treats.ensemble import EnsembleScorer, fit_ensemble
 from gnn.treats.metrics import link_metrics, rank_metrics, sample_negatives, summarize
 from gnn.treats.scorer import EmbeddingScorer, scorer_from_model
 from gnn.treats.split import TREATS, TreatsSplit, pair_keys, split_treats
@@ -33,31 +37,59 @@ def fit_seed(graph: ExportedGraph, seed: int, config: TrainConfig, cand_drugs: n
     return split, trained, scorer
 
 
+@dataclass
+class Companions:
+    """The degree prior, DistMult and the validation-fitted ensemble, all on the same training edges."""
+
+    prior: DegreePrior
+    distmult: DistMultModel | None = None
+    ensemble: EnsembleScorer | None = None
+    ensemble_info: dict | None = None
+
+
+def fit_companions(graph: ExportedGraph, split: TreatsSplit, scorer: EmbeddingScorer, cand_drugs: np.ndarray,
+                   cand_dis: np.ndarray, *, distmult: bool = True) -> Companions:
+    """Degree prior, DistMult and the ensemble (weights chosen on validation edges only)."""
+    prior = DegreePrior.fit(graph, split.train)
+    if not distmult:
+        return Companions(prior)
+    dm = train_distmult(graph, split, seed=split.seed)
+    known = graph.edges[TREATS]
+    n_dis = len(graph.nodes["Disease"])
+    val_neg = sample_negatives(pair_keys(known, n_dis), cand_drugs, cand_dis, n_dis, split.val.shape[1],
+                               seed=split.seed + 2000)
+    ens, info = fit_ensemble(scorer, dm, prior, split.val, val_neg, cand_drugs, known)
+    return Companions(prior, dm, ens, info)
+
+
 def test_metrics(graph: ExportedGraph, split: TreatsSplit, scorer: EmbeddingScorer, cand_drugs: np.ndarray,
-                 cand_dis: np.ndarray, *, distmult: bool = True, part: str = "test") -> dict[str, dict[str, float]]:
-    """Metrics of the GNN, the degree prior and (optionally) DistMult on the held-out `part`."""
+                 cand_dis: np.ndarray, *, distmult: bool = True, part: str = "test",
+                 companions: Companions | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of the ensemble, the GNN, the degree prior and DistMult on the held-out `part`."""
+    comp = companions or fit_companions(graph, split, scorer, cand_drugs, cand_dis, distmult=distmult)
     known = graph.edges[TREATS]
     n_dis = len(graph.nodes["Disease"])
     held = getattr(split, part)
     neg = sample_negatives(pair_keys(known, n_dis), cand_drugs, cand_dis, n_dis, held.shape[1], seed=split.seed + 1000)
-    out = {"gnn": link_metrics(held, neg, scorer.pairs, lambda ds: scorer.matrix(ds, cand_drugs), cand_drugs, known)}
-    prior = DegreePrior.fit(graph, split.train)
-    out["degree_prior"] = link_metrics(held, neg, prior.pairs, lambda ds: prior.matrix(ds, cand_drugs),
-                                       cand_drugs, known)
-    if distmult:
-        dm = train_distmult(graph, split, seed=split.seed)
-        out["distmult"] = link_metrics(held, neg, dm.pairs, lambda ds: dm.matrix(ds, cand_drugs), cand_drugs, known)
+    out = {}
+    models = [("ensemble", comp.ensemble), ("gnn", scorer), ("degree_prior", comp.prior),
+              ("distmult", comp.distmult)]
+    for name, m in models:
+        if m is not None:
+            out[name] = link_metrics(held, neg, m.pairs, lambda ds, m=m: m.matrix(ds, cand_drugs), cand_drugs, known)
     return out
 
 
 def evaluate_seeds(graph: ExportedGraph, seeds: list[int], config: TrainConfig, cand_drugs: np.ndarray,
                    cand_dis: np.ndarray, progress: bool = True) -> dict:
-    """Per-seed test metrics of the three models and their mean ± sd."""
+    """Per-seed test metrics of the four models and their mean ± sd."""
     runs, val = [], []
     for seed in seeds:
         split, trained, scorer = fit_seed(graph, seed, config, cand_drugs, cand_dis, progress)
-        runs.append(test_metrics(graph, split, scorer, cand_drugs, cand_dis))
-        val.append({"seed": seed, "best_epoch": trained.best_epoch, "seconds": round(trained.seconds, 1),
+        comp = fit_companions(graph, split, scorer, cand_drugs, cand_dis)
+        runs.append(test_metrics(graph, split, scorer, cand_drugs, cand_dis, companions=comp))
+        val.append({"seed": seed, "ensemble": comp.ensemble_info, "best_epoch": trained.best_epoch,
+                    "seconds": round(trained.seconds, 1),
                     "val_mrr": max((h.get("val", -1) for h in trained.history), default=None)})
     return {"seeds": seeds, "per_seed": runs, "training": val, "summary": summarize(runs),
             "split": split.sizes(), "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis)}}

@@ -1,5 +1,6 @@
 """`medkg train treats`: export → split → train (selected on validation) → test metrics beside the degree prior
-and DistMult → Platt calibration on validation → deployment embeddings (all known TREATS visible) → save."""
+and DistMult → ensemble weights on validation → Platt calibration on validation (of the ensemble when it beats
+the GNN on validation) → deployment embeddings (all known TREATS visible) → save."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import (
     CONFIG,
+    ENSEMBLE,
     INDEX,
     METRICS,
     SCORER,
@@ -22,8 +24,10 @@ from gnn.treats.artifacts import (
     save_candidates,
     treats_root,
 )
+from gnn.treats.baselines import DegreePrior
 from gnn.treats.calibrate import calibrate_on_validation
-from gnn.treats.evaluate import fit_seed, test_metrics
+from gnn.treats.ensemble import EnsembleScorer
+from gnn.treats.evaluate import fit_companions, fit_seed, test_metrics
 from gnn.treats.scorer import scorer_from_model
 from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, no_split, pair_keys
 from gnn.treats.train import GraphInputs, TrainConfig
@@ -59,18 +63,24 @@ def train_run(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig
     t0 = time.perf_counter()
     cand_drugs, cand_dis = candidate_drugs(graph), candidate_diseases(graph, hetionet_ids)
     split, trained, scorer = fit_seed(graph, config.seed, config, cand_drugs, cand_dis, progress)
-    metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, distmult=distmult)
-    val_metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, distmult=False, part="val")
+    comp = fit_companions(graph, split, scorer, cand_drugs, cand_dis, distmult=distmult)
+    metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, companions=comp)
+    val_metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, part="val", companions=comp)
     known = graph.edges[TREATS]
     n_dis = len(graph.nodes["Disease"])
-    calibration = calibrate_on_validation(scorer, split.val, pair_keys(known, n_dis), cand_drugs, cand_dis, n_dis,
-                                          seed=config.seed)
+    use_ensemble = comp.ensemble is not None and bool(comp.ensemble_info and comp.ensemble_info["better_than_gnn"])
+    calibration = calibrate_on_validation(comp.ensemble if use_ensemble else scorer, split.val,
+                                          pair_keys(known, n_dis), cand_drugs, cand_dis, n_dis, seed=config.seed)
     deploy = scorer_from_model(trained.model, GraphInputs(graph, no_split(graph), config.feature_dim), known)
     run_id = f"treats-gat-seed{config.seed}-{time.strftime('%Y%m%dT%H%M%S')}"
     folder = (out_root or treats_root()) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(trained.model.state_dict(), folder / WEIGHTS)
     deploy.save(folder / SCORER)
+    if use_ensemble:
+        # deployed: GNN with every known TREATS visible, prior from every known TREATS, DistMult as trained
+        EnsembleScorer(deploy, comp.ensemble.distmult, DegreePrior.fit(graph, known), comp.ensemble.weights,
+                       comp.ensemble.beta, cand_drugs).save(folder / ENSEMBLE)
     save_index(graph, folder / INDEX)
     save_candidates(folder, cand_drugs, cand_dis, known)
     config_doc = {
@@ -81,6 +91,7 @@ def train_run(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig
         "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis),
                        "rule": "drugs with a DrugBank id (DB#####) x (Hetionet diseases + diseases with TREATS)"},
         "edge_counts": graph.num_edges(), "calibration": calibration,
+        "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info,
         "deployment": "embeddings recomputed with every known TREATS edge in message passing",
         "names": names or {},
     }
@@ -88,6 +99,7 @@ def train_run(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig
     summary = {"model_run": run_id, "folder": str(folder), "build_id": graph.build_id, "seed": config.seed,
                "best_epoch": trained.best_epoch, "seconds": round(time.perf_counter() - t0, 1),
                "seconds_train": round(trained.seconds, 1), "split": split.sizes(), "test": metrics,
+               "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info,
                "val": val_metrics}
     (folder / METRICS).write_text(json.dumps({**summary, "history": trained.history}, indent=2))
     mark_latest(folder)

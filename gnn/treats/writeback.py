@@ -33,7 +33,7 @@ def confident_pairs(run: TreatsRun, threshold: float, limit: int) -> list[dict]:
     return out[:limit]
 
 
-def write_predictions(driver: Driver, run: TreatsRun, threshold: float = 0.05, limit: int = 5000) -> dict:
+def write_predictions(driver: Driver, run: TreatsRun, threshold: float = 0.01, limit: int = 5000) -> dict:
     """Delete every PREDICTED_TREATS, then write this run's confident predictions."""
     old = read(driver, Q.COUNT_PREDICTED)[0]
     # CALL { } IN TRANSACTIONS needs an auto-commit transaction, hence session.run

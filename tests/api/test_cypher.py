@@ -113,3 +113,12 @@ def test_syntax_error_is_422_naming_query(client) -> None:
     resp = client.post("/cypher", json={"query": "MATCH (n RETURN n"})
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["loc"] == ["body", "query"]
+
+
+def test_integer_parameter_beyond_64_bits_is_422(client) -> None:
+    resp = client.post("/cypher", json={"query": "RETURN $x AS x", "parameters": {"x": {"y": [1, 2**70]}}})
+    assert resp.status_code == 422
+    assert "parameters.x.y[1]" in resp.text and "64-bit" in resp.text
+    ok = client.post("/cypher", json={"query": "RETURN $x AS x", "parameters": {"x": 2**63 - 1}})
+    assert ok.status_code == 200
+    assert ok.json()["rows"] == [{"x": 2**63 - 1}]

@@ -63,7 +63,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     g = synthetic_graph()
     cfg = TrainConfig(epochs=3, eval_every=1, seed=0, threads=1, feature_dim=4)
     summary = train_run(g, [], cfg, out_root=root / "treats", distmult=True, progress=False)
-    assert set(summary["test"]) == {"gnn", "degree_prior", "distmult"}
+    assert set(summary["test"]) == {"ensemble", "gnn", "degree_prior", "distmult"}
+    assert summary["scorer"] in ("ensemble", "gnn") and sum(summary["ensemble"]["weights"].values()) == 1.0
     return Path(summary["folder"])
 
 
@@ -104,6 +105,64 @@ def test_recommender_puts_known_first_then_best_score(tmp_path: Path) -> None:
     assert top[1].probability == pytest.approx(1 / (1 + np.exp(-3.0)))
     res = recommend(rec, None, "DOID:1", top=2, with_explanations=False)
     assert [i["status"] for i in res["recommendations"]] == ["known", "predicted"]
+
+
+def _components(gnn_scores: np.ndarray, dm_scores: np.ndarray, deg_drug: np.ndarray):
+    """One-hot GNN and DistMult whose matrices are exactly the given disease × drug scores, and a prior."""
+    from gnn.treats.baselines import DegreePrior, DistMultModel
+    from gnn.treats.scorer import EmbeddingScorer
+
+    n_dis, n_drug = gnn_scores.shape
+    gnn = EmbeddingScorer(drug=np.eye(n_drug), disease=gnn_scores, deg_drug=np.zeros(n_drug),
+                          deg_dis=np.zeros(n_dis), rel=np.ones(n_drug), deg_w=np.zeros(2), bias=0.0)
+    dm = DistMultModel(drug=np.eye(n_drug), disease=dm_scores, rel=np.ones(n_drug), seconds=0.0)
+    return gnn, dm, DegreePrior(deg_drug.astype(float), np.zeros(n_dis))
+
+
+def test_ensemble_weights_follow_validation_and_pairs_match_matrix() -> None:
+    from gnn.treats.ensemble import fit_ensemble
+
+    rng = np.random.default_rng(0)
+    n_dis, n_drug = 4, 30
+    val = np.array([[3, 7, 11, 20], [0, 1, 2, 3]])  # drug, disease
+    dm_scores = rng.normal(size=(n_dis, n_drug))
+    dm_scores[val[1], val[0]] = 10.0  # DistMult ranks every validation drug first
+    gnn_scores = rng.normal(size=(n_dis, n_drug))
+    gnn_scores[val[1], val[0]] = -10.0  # the GNN ranks them last
+    gnn, dm, prior = _components(gnn_scores, dm_scores, np.zeros(n_drug))
+    cand = np.arange(n_drug)
+    neg = np.array([[0, 1, 2, 4], [0, 1, 2, 3]])
+    ens, info = fit_ensemble(gnn, dm, prior, val, neg, cand, known=val, step=0.25)
+    assert info["better_than_gnn"] and info["weights"]["gnn"] == 0.0 and info["weights"]["distmult"] > 0
+    assert info["val_objective"] == pytest.approx(2.0)  # MRR 1 + AUROC(all) 1
+    m = ens.matrix(np.array([0, 2]), cand)
+    assert m.shape == (2, n_drug) and m[0].argmax() == 3 and m[1].argmax() == 11
+    assert np.allclose(ens.pairs(np.array([3, 5, 11]), np.array([0, 0, 2])), [m[0, 3], m[0, 5], m[1, 11]])
+
+
+def test_run_with_ensemble_scorer_drives_predict_and_recommend(tmp_path: Path) -> None:
+    from gnn.treats.artifacts import ENSEMBLE
+    from gnn.treats.ensemble import EnsembleScorer
+
+    ids = ["DB00001", "DB00002", "DB00003", "DB00004"]
+    folder = write_fake_run(tmp_path, ids, ["DOID:1"], np.array([[3.0, 2.0, 1.0, 0.0]]), known=[(0, 0)])
+    gnn, dm, prior = _components(np.array([[3.0, 2.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 1.0, 5.0]]),
+                                 np.zeros(4))
+    EnsembleScorer(gnn, dm, prior, np.array([0.2, 0.8, 0.0]), 0.0, np.arange(4)).save(folder / ENSEMBLE)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "scorer": "ensemble"}))
+    run = load_run(artifacts=tmp_path)
+    assert isinstance(run.scorer, EnsembleScorer)
+    rec = Recommender(run)
+    assert [r.drug_id for r in rec.top("DOID:1", 4)] == ["DB00001", "DB00004", "DB00003", "DB00002"]
+    write_predictions(run, tmp_path / "p.tsv", progress=False)
+    rows = [r.split("\t") for r in (tmp_path / "p.tsv").read_text().splitlines()]
+    assert rows[0] == ["drug_id", "disease_id", "score"] and [r[0] for r in rows[1:]] == ids[1:]
+    probs = {r[0]: float(r[2]) for r in rows[1:]}
+    assert probs["DB00004"] > probs["DB00003"] > probs["DB00002"]
+    (folder / ENSEMBLE).unlink()
+    with pytest.raises(Exception, match=r"ensemble\.npz is missing"):
+        load_run(artifacts=tmp_path)
 
 
 def test_pair_keys_unique() -> None:
