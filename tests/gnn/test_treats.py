@@ -119,6 +119,19 @@ def _components(gnn_scores: np.ndarray, dm_scores: np.ndarray, deg_drug: np.ndar
     return gnn, dm, DegreePrior(deg_drug.astype(float), np.zeros(n_dis))
 
 
+def test_weight_selection_maximises_top_objective_under_auroc_floor() -> None:
+    from gnn.treats.ensemble import _select
+
+    top_low_auc = {"mrr": 0.5, "hits@10": 0.9, "auroc_full": 0.90}
+    feasible_a = {"mrr": 0.2, "hits@10": 0.4, "auroc_full": 0.99}
+    feasible_b = {"mrr": 0.3, "hits@10": 0.5, "auroc_full": 0.96}
+    assert _select([top_low_auc, feasible_a, feasible_b]) == 2  # best MRR + Hits@10 above the floor
+    # nothing above the floor: fall back to MRR + AUROC(all)
+    assert _select([top_low_auc, {"mrr": 0.1, "hits@10": 0.2, "auroc_full": 0.94}]) == 0
+    assert _select([{"mrr": 0.0, "hits@10": 0.9, "auroc_full": 0.5},
+                    {"mrr": 0.1, "hits@10": 0.2, "auroc_full": 0.94}]) == 1
+
+
 def test_ensemble_weights_follow_validation_and_pairs_match_matrix() -> None:
     from gnn.treats.ensemble import fit_ensemble
 
@@ -134,7 +147,8 @@ def test_ensemble_weights_follow_validation_and_pairs_match_matrix() -> None:
     neg = np.array([[0, 1, 2, 4], [0, 1, 2, 3]])
     ens, info = fit_ensemble(gnn, dm, prior, val, neg, cand, known=val, step=0.25)
     assert info["better_than_gnn"] and info["weights"]["gnn"] == 0.0 and info["weights"]["distmult"] > 0
-    assert info["val_objective"] == pytest.approx(2.0)  # MRR 1 + AUROC(all) 1
+    assert info["val_objective"] == pytest.approx(2.0)  # MRR 1 + Hits@10 1
+    assert info["val_auroc_full"] == pytest.approx(1.0)
     m = ens.matrix(np.array([0, 2]), cand)
     assert m.shape == (2, n_drug) and m[0].argmax() == 3 and m[1].argmax() == 11
     assert np.allclose(ens.pairs(np.array([3, 5, 11]), np.array([0, 0, 2])), [m[0, 3], m[0, 5], m[1, 11]])
