@@ -87,6 +87,12 @@ def checksums(data_dir: Path, sources: list[str]) -> dict[str, str]:
     return out
 
 
+def make_build_id(started: datetime, sums: dict[str, str]) -> str:
+    """A build's id: its start time and a digest of its inputs' checksums."""
+    digest = hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()[:8]
+    return started.strftime("%Y%m%dT%H%M%S") + "-" + digest
+
+
 def collect(data_dir: Path, sources: list[str], *, schema: Schema | None = None,
             excluded_sources: frozenset[str] = frozenset(), commercial_only: bool = False,
             progress: bool = True) -> GraphBatch:
@@ -124,8 +130,7 @@ def build(driver: Driver, data_dir: Path, *, database: str, report_root: Path,
     t0 = time.perf_counter()
     started = datetime.now(UTC)
     sums = checksums(data_dir, sources)
-    build_id = started.strftime("%Y%m%dT%H%M%S") + "-" + hashlib.sha256(
-        json.dumps(sums, sort_keys=True).encode()).hexdigest()[:8]
+    build_id = make_build_id(started, sums)
     batch = collect(data_dir, sources, excluded_sources=excluded_sources, commercial_only=commercial_only,
                     progress=progress)
     t_read = time.perf_counter()

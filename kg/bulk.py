@@ -15,7 +15,6 @@ The import replaces the whole database: it refuses a database that holds nodes n
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import os
@@ -30,7 +29,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kg import loader
-from kg.build import ADAPTERS, BuildResult, check_inputs, checksums, collect, write_reports
+from kg.build import ADAPTERS, BuildResult, check_inputs, checksums, collect, make_build_id, write_reports
 from kg.errors import ConfigError, ServerError, SourceDataError
 from kg.records import GraphBatch
 from kg.server import Neo4jServer
@@ -289,9 +288,7 @@ def bulk_build(server: Neo4jServer, data_dir: Path, *, database: str, report_roo
     t0 = time.perf_counter()
     started = datetime.now(UTC)
     sums = checksums(data_dir, sources)
-    # The same build id as kg.build.build: start time and the checksums of the inputs.
-    build_id = started.strftime("%Y%m%dT%H%M%S") + "-" + hashlib.sha256(
-        json.dumps(sums, sort_keys=True).encode()).hexdigest()[:8]
+    build_id = make_build_id(started, sums)
     batch = collect(data_dir, sources, excluded_sources=excluded_sources, commercial_only=commercial_only,
                     progress=progress)
     t_read = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kg.cliutil import add_json_flag, emit
 from kg.settings import get_settings
@@ -60,7 +61,7 @@ def register_neo4j(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("neo4j", help="run the local Neo4j 5.26 server (with Browser)",
                        description="Start, stop or inspect the local Neo4j server (loopback only).")
     p.add_argument("action", choices=["start", "stop", "status"])
-    p.add_argument("--home", type=lambda v: __import__("pathlib").Path(v),
+    p.add_argument("--home", type=Path,
                    help="server home (conf, data, logs); default $MEDKG_HOME/neo4j")
     p.add_argument("--bolt-port", type=int, help="Bolt port (0 = pick a free one); default 7687")
     p.add_argument("--http-port", type=int, help="HTTP/Browser port (0 = pick a free one); default 7474")
@@ -114,8 +115,6 @@ def _build_text(r: dict) -> str:
 
 
 def register_kg(sub: argparse._SubParsersAction) -> None:
-    from pathlib import Path
-
     p = sub.add_parser("kg", help="build the knowledge graph, or show its counts",
                        description="Build the medical knowledge graph into Neo4j, or report counts.")
     p.add_argument("action", choices=["build", "stats"])

@@ -78,11 +78,7 @@ def write_batch(driver: Driver, batch: GraphBatch, build_id: str, database: str,
         query = (f"UNWIND $rows AS row {verb} (n:{lab} {{id: row.id}}) "
                  f"SET n += row.props, n.build_id = $build")
         t0 = time.perf_counter()
-        for chunk in _chunks(rows, BATCH):
-            driver.execute_query(query, rows=chunk, build=build_id, database_=database)
-            bar.update(len(chunk))
-            if on_chunk:
-                on_chunk()
+        _write_rows(driver, query, rows, build_id, database, bar, on_chunk)
         written[label] = len(rows)
         timings[label] = round(time.perf_counter() - t0, 2)
     for (rel, s_label, t_label, per_source), rows in sorted(edges.items()):
@@ -95,16 +91,22 @@ def write_batch(driver: Driver, batch: GraphBatch, build_id: str, database: str,
         query = (f"UNWIND $rows AS row MATCH (a:{s} {{id: row.s}}) MATCH (b:{t} {{id: row.t}}) "
                  f"{verb} (a)-{merge}->(b) SET r += row.props, r.build_id = $build")
         t0 = time.perf_counter()
-        for chunk in _chunks(rows, BATCH):
-            driver.execute_query(query, rows=chunk, build=build_id, database_=database)
-            bar.update(len(chunk))
-            if on_chunk:
-                on_chunk()
+        _write_rows(driver, query, rows, build_id, database, bar, on_chunk)
         written[rel] = written.get(rel, 0) + len(rows)
         name = f"{s_label}-{rel}-{t_label}" + (f"[{verb}]" if verb == "MERGE" else "")
         timings[name] = round(time.perf_counter() - t0, 2)
     bar.close()
     return written
+
+
+def _write_rows(driver: Driver, query: str, rows: list, build_id: str, database: str, bar: tqdm,
+                on_chunk: Callable[[], None] | None) -> None:
+    """Run `query` over `rows` in UNWIND batches of BATCH, advancing the progress bar."""
+    for chunk in _chunks(rows, BATCH):
+        driver.execute_query(query, rows=chunk, build=build_id, database_=database)
+        bar.update(len(chunk))
+        if on_chunk:
+            on_chunk()
 
 
 def _group_is_empty(driver: Driver, database: str, rel: str, s: str, t: str, sources: list[str]) -> bool:

@@ -52,6 +52,3 @@ def stats_text(st: dict) -> str:
     parts.append(f"build {b['id']} ({b['status']}), rejects {st['rejects']}, unresolved {st['unresolved']}"
                  if b else "no build recorded")
     return "\n".join(parts)
-
-
-
