@@ -2,12 +2,15 @@
 
 Run: .venv/bin/python bench/bench_interactions.py [--clients 1,10,50] [--requests 300] [--repeats 3]
                                                   [--workers 1] [--max-seconds 20] [--json]
-Needs the built graph (NEO4J_URI / NEO4J_PASSWORD). The API runs in a uvicorn subprocess on a free
-loopback port with a throwaway researcher key and no practical rate limit. For each concurrency level,
-`--requests` requests (bounded also by `--max-seconds`) are sent by that many asyncio clients (httpx);
-the baseline is the API's own all-pairs Cypher query (CHECK_QUERY, ids already resolved) sent by the same
-number of threads through one neo4j driver, in the same run. Prints medians over repeats of p50, p99 and
-throughput, the error count, and the overhead ratio API p50 / direct p50 (and the same for p99).
+Needs the built graph (NEO4J_URI / NEO4J_PASSWORD). The API runs as `medkg serve` in a subprocess on a free
+loopback port with a throwaway researcher key and no practical rate limit; measuring starts once `/health`
+shows the in-memory interaction store loaded. For each concurrency level, `--requests` requests (bounded
+also by `--max-seconds`) are sent by that many asyncio clients, each on one keep-alive HTTP/1.1
+connection with a pre-encoded request (a lean client: on 2 cores the load generator's own CPU time
+otherwise dominates); every response is read whole and its status checked. The baseline is the same check
+as one direct Cypher query (CHECK_QUERY, the API's own fallback path, ids already resolved) sent by the
+same number of threads through one neo4j driver, in the same run. Prints medians over repeats of p50, p99
+and throughput, the error count, and the overhead ratio API p50 / direct p50 (and the same for p99).
 """
 
 from __future__ import annotations
@@ -54,27 +57,45 @@ def _summary(latencies: list[float], wall: float, errors: int) -> dict:
             "throughput_rps": len(latencies) / wall, "requests": len(latencies), "errors": errors}
 
 
-async def _api_level(url: str, headers: dict, clients: int, total: int, max_seconds: float) -> dict:
+def _request_bytes(port: int, headers: dict) -> bytes:
+    body = json.dumps({"drugs": DRUGS}).encode()
+    head = ["POST /interactions/check HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
+            f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a keep-alive connection and read the whole response; returns the status code."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:"))
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
+async def _api_level(port: int, headers: dict, clients: int, total: int, max_seconds: float) -> dict:
     latencies: list[float] = []
     errors = 0
     sent = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
-        deadline = time.perf_counter() + max_seconds
+    request = _request_bytes(port, headers)
+    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
+    deadline = time.perf_counter() + max_seconds
 
-        async def worker() -> None:
-            nonlocal errors, sent
-            while sent < total and time.perf_counter() < deadline:
-                sent += 1
-                t0 = time.perf_counter()
-                resp = await client.post("/interactions/check", json={"drugs": DRUGS})
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if resp.status_code != 200:
-                    errors += 1
+    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal errors, sent
+        while sent < total and time.perf_counter() < deadline:
+            sent += 1
+            t0 = time.perf_counter()
+            status = await _exchange(reader, writer, request)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            errors += status != 200
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(r, w) for r, w in conns))
+    wall = time.perf_counter() - start
+    for _, writer in conns:
+        writer.close()
     return _summary(latencies, wall, errors)
 
 
@@ -95,24 +116,28 @@ def _direct_level(driver, database: str, ids: list[str], clients: int, total: in
 
 
 def _start_api(port: int, workers: int, env: dict) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
 
 
-def _wait_ready(url: str, headers: dict, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_ready(url: str, headers: dict, proc: subprocess.Popen, workers: int, timeout: float = 180) -> dict:
+    """Wait until the check answers and `/health` shows the interaction store loaded (in every worker)."""
     deadline = time.time() + timeout
+    loaded = 0
     while time.time() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the API exited with code {proc.returncode}")
         try:
             resp = httpx.post(f"{url}/interactions/check", json={"drugs": DRUGS}, headers=headers, timeout=30)
-            if resp.status_code == 200:
-                return
+            health = httpx.get(f"{url}/health", timeout=30).json()
+            loaded = loaded + 1 if resp.status_code == 200 and health.get("interaction_store") else 0
+            if loaded >= 4 * workers:  # several consecutive answers, spread over the workers
+                return health["interaction_store"]
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    raise SystemExit("the API did not become ready")
+        time.sleep(0.25)
+    raise SystemExit("the API did not become ready (or its interaction store never loaded)")
 
 
 def main() -> None:
@@ -138,7 +163,7 @@ def main() -> None:
     proc = _start_api(port, args.workers, env)
     driver = make_driver(settings)
     try:
-        _wait_ready(url, headers, proc)
+        store = _wait_ready(url, headers, proc, args.workers)
         resolver = drug_resolver(settings.medkg_data_dir)
         ids = sorted({resolver.resolve(d).id for d in DRUGS})  # type: ignore[union-attr]
         for _ in range(30):  # warm-up: the API's workers, caches and the server's query plan
@@ -150,7 +175,7 @@ def main() -> None:
             for clients in levels:
                 runs[clients]["direct"].append(_direct_level(driver, settings.neo4j_database, ids, clients,
                                                              args.requests, args.max_seconds))
-                runs[clients]["api"].append(asyncio.run(_api_level(url, headers, clients, args.requests,
+                runs[clients]["api"].append(asyncio.run(_api_level(port, headers, clients, args.requests,
                                                                    args.max_seconds)))
     finally:
         driver.close()
@@ -160,7 +185,8 @@ def main() -> None:
     def med(items: list[dict], key: str) -> float:
         return statistics.median(i[key] for i in items)
 
-    report = {"drugs": DRUGS, "workers": args.workers, "repeats": args.repeats, "requests": args.requests,
+    report = {"drugs": DRUGS, "workers": args.workers, "interaction_store": store, "repeats": args.repeats,
+              "requests": args.requests,
               "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "levels": []}
     for clients in levels:
         api, direct = runs[clients]["api"], runs[clients]["direct"]
@@ -176,6 +202,8 @@ def main() -> None:
         return
     print(f"POST /interactions/check, {len(DRUGS)} drugs ({len(ids)} ids, 45 pairs); uvicorn workers={args.workers}; "
           f"medians of {args.repeats} repeats; {os.cpu_count()} CPUs, load avg {report['load_avg_1m']:.1f}")
+    print(f"API pairs from the in-memory store of build {store['build_id']} ({store['facts']:,} facts); "
+          "direct = CHECK_QUERY through the driver")
     print(f"{'clients':>7} | {'API p50':>8} {'p99':>8} {'req/s':>7} | {'direct p50':>10} {'p99':>8} {'q/s':>7} | "
           f"{'ovh p50':>7} {'ovh p99':>7} | errors")
     for row in report["levels"]:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     medkg_rate_limit: float = 50.0  # requests per second per API key
     medkg_rate_burst: int = 100
     medkg_max_body_bytes: int = 1_000_000
+    medkg_build_check_seconds: float = 1.0  # how stale the API's view of the newest build may be
 
     @property
     def server_home(self) -> Path:

@@ -6,12 +6,18 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from api.services.pair_store import cached_store
 from kg.db import read
 from kg.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
+
+
+class StoreInfo(BaseModel):
+    build_id: str
+    facts: int
 
 
 class Health(BaseModel):
@@ -19,6 +25,9 @@ class Health(BaseModel):
     neo4j: str
     latency_ms: float | None = None
     error: str | None = None
+    interaction_store: StoreInfo | None = Field(
+        None, description="the in-memory interaction facts serving `/interactions/check`, once loaded for the "
+                          "newest complete build (until then checks run as one Cypher query)")
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
@@ -27,7 +36,12 @@ def health(request: Request) -> Health | JSONResponse:
     t0 = time.perf_counter()
     try:
         read(request.app.state.driver, "RETURN 1 AS ok")
+        latency = round((time.perf_counter() - t0) * 1000, 2)
+        interactions = request.app.state.services.interactions
+        build = interactions.builds.current()
     except (DatabaseUnavailable, Exception) as exc:
         body = Health(status="unavailable", neo4j="down", error=str(exc)[:300])
         return JSONResponse(status_code=503, content=body.model_dump())
-    return Health(status="ok", neo4j="up", latency_ms=round((time.perf_counter() - t0) * 1000, 2))
+    store = cached_store(build.build_id, interactions.database) if build.complete and build.build_id else None
+    info = StoreInfo(build_id=store.build_id, facts=store.facts) if store else None
+    return Health(status="ok", neo4j="up", latency_ms=latency, interaction_store=info)

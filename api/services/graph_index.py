@@ -11,6 +11,7 @@ on, or below that when DrugBank's ATC codes agree.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from api.services.db import run_read
@@ -27,6 +28,10 @@ LOAD_TIMEOUT = 120.0
 
 BUILD_ID = "head(COLLECT { MATCH (b:Build) RETURN b.id AS id ORDER BY id DESC LIMIT 1 })"
 Q_BUILD = f"RETURN {BUILD_ID} AS build_id"
+Q_BUILD_STATE = """
+OPTIONAL MATCH (b:Build) WITH b ORDER BY b.id DESC LIMIT 1
+RETURN b.id AS build_id, coalesce(b.status = 'complete', false) AS complete
+"""
 Q_DDINTER = """
 MATCH (d:Drug)-[r:INTERACTS_WITH {source: $source}]-()
 WITH d, collect(r.atc_groups) AS groups
@@ -153,3 +158,38 @@ def cached_index(key: str, database: str) -> GraphIndex | None:
     if (key, database) not in _CURRENT:
         return None
     return _BY_BUILD.get(_build_key(_CURRENT[(key, database)], key, database))
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """The newest Build of a graph: its id (None for an unbuilt graph) and whether it finished."""
+
+    build_id: str | None
+    complete: bool
+
+
+class BuildClock:
+    """The graph's newest build, re-read at most every `ttl` seconds (0: on every call).
+
+    Lets a hot path trust in-memory copies of a complete build without a round trip per request; a
+    rebuild or an unreachable Neo4j is noticed within `ttl` seconds (the failed re-read raises, as any
+    query does: DatabaseUnavailable).
+    """
+
+    def __init__(self, driver: Driver, database: str, ttl: float) -> None:
+        self.driver, self.database, self.ttl = driver, database, ttl
+        self._seen: tuple[float, BuildState] | None = None
+
+    def peek(self) -> BuildState | None:
+        """The state read less than `ttl` seconds ago, or None when a re-read is due (never queries)."""
+        seen = self._seen
+        return seen[1] if seen is not None and time.monotonic() - seen[0] < self.ttl else None
+
+    def current(self) -> BuildState:
+        seen, now = self._seen, time.monotonic()
+        if seen is not None and now - seen[0] < self.ttl:
+            return seen[1]
+        row = run_read(self.driver, self.database, Q_BUILD_STATE)[0]
+        state = BuildState(row["build_id"], bool(row["complete"]))
+        self._seen = (time.monotonic(), state)
+        return state

@@ -1,4 +1,5 @@
-"""Drug-drug interaction checks: one Cypher round trip for all pairs, severity scale, coverage wording."""
+"""Drug-drug interaction checks: all pairs from the in-memory store of the complete build (or one Cypher
+round trip while it loads or a build is in progress), severity scale, coverage wording."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from api.services.graph_index import (
     DDINTER,
     DDINTER_GROUPS,
     DDINTER_MISSING_GROUPS,
+    BuildClock,
     GraphIndex,
     cached_index,
     get_index,
 )
 from api.services.lookup import DrugLookup, EntryMatch
+from api.services.pair_store import PairStore, cached_store, load_in_background
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
 from neo4j import Driver
@@ -153,14 +156,51 @@ def _sources_info() -> list[dict]:
 class InteractionService:
     """The interaction checks of one app: a driver, the database name and the drug lookup."""
 
-    def __init__(self, driver: Driver, database: str, key: str, lookup: DrugLookup) -> None:
+    def __init__(self, driver: Driver, database: str, key: str, lookup: DrugLookup, build_check_seconds: float = 1.0
+                 ) -> None:
         self.driver, self.database, self.key, self.lookup = driver, database, key, lookup
+        self.builds = BuildClock(driver, database, build_check_seconds)
 
     def index(self, build_id: str | object | None = ...) -> GraphIndex:
         return get_index(self.driver, self.database, self.key, build_id)
 
     def check(self, drugs: list[str]) -> dict[str, Any]:
-        """Resolve every entry, fetch all pairs in one query, grade, and word the coverage."""
+        """Resolve every entry, look up all pairs, grade, and word the coverage.
+
+        The pairs come from the in-memory store of the newest build when that build is complete and its store
+        is loaded (see `BuildClock` for how fresh that view is); otherwise from one Cypher query, and the
+        store starts loading in the background."""
+        build = self.builds.current()
+        if build.complete and build.build_id is not None:
+            store = cached_store(build.build_id, self.database)
+            if store is None:
+                load_in_background(self.driver, self.database, build.build_id)
+            else:
+                index = cached_index(self.key, self.database)
+                if index is None or index.build_id != store.build_id:
+                    index = self.index(store.build_id)
+                return self._check_store(drugs, store, index)
+        return self._check_cypher(drugs)
+
+    def check_in_memory(self, drugs: list[str]) -> dict[str, Any] | None:
+        """The check when it needs no I/O and no slow warm-up (fresh build state, store, index and fuzzy matcher
+        all in memory), else None: safe to run on the event loop."""
+        build = self.builds.peek()
+        if build is None or not build.complete or build.build_id is None or not self.lookup.warm:
+            return None
+        store, index = cached_store(build.build_id, self.database), cached_index(self.key, self.database)
+        if store is None or index is None or index.build_id != store.build_id:
+            return None
+        return self._check_store(drugs, store, index)
+
+    def _check_store(self, drugs: list[str], store: PairStore, index: GraphIndex) -> dict[str, Any]:
+        entries = [self.lookup.resolve(text, index) for text in drugs]
+        ids = sorted({d.id for e in entries for d in e.drugs})
+        row = {"found": store.found(ids), "facts": store.facts_among(ids), "build_id": store.build_id}
+        return self._report(entries, row, index)
+
+    def _check_cypher(self, drugs: list[str]) -> dict[str, Any]:
+        """The check as one Cypher round trip (re-resolving if the graph was rebuilt meanwhile)."""
         index = cached_index(self.key, self.database) or self.index()
         entries = [self.lookup.resolve(text, index) for text in drugs]
         ids = sorted({d.id for e in entries for d in e.drugs})

@@ -56,6 +56,11 @@ class DrugLookup:
     def __init__(self, resolver: DrugResolver) -> None:
         self.resolver = resolver
 
+    @property
+    def warm(self) -> bool:
+        """Whether every lookup runs in memory in milliseconds (the fuzzy matcher is built)."""
+        return self.resolver.index.fuzzy_ready
+
     def name(self, drug_id: str, index: GraphIndex | None = None) -> str:
         known = self.resolver.name(drug_id)
         if known:

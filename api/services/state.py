@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from api.services.entities import EntityService
 from api.services.graph_index import get_index
 from api.services.interactions import InteractionService
 from api.services.lookup import DrugLookup
+from api.services.pair_store import get_store
 from kg.adapters.resolvers import drug_resolver
 from kg.settings import Settings
 from neo4j import Driver
@@ -30,18 +32,23 @@ def build_services(settings: Settings, driver: Driver) -> Services:
     """The drug resolver (DrugBank names, aliases; ~2 s, once per process and data dir) and the services."""
     lookup = DrugLookup(drug_resolver(settings.medkg_data_dir))
     db, key = settings.neo4j_database, settings.bolt_uri
-    return Services(lookup, InteractionService(driver, db, key, lookup), EntityService(driver, db, lookup), db, key)
+    interactions = InteractionService(driver, db, key, lookup, settings.medkg_build_check_seconds)
+    return Services(lookup, interactions, EntityService(driver, db, lookup), db, key)
 
 
 def warm(services: Services, driver: Driver) -> threading.Thread:
-    """Build the fuzzy name index and the graph coverage cache in the background (first requests stay fast)."""
+    """Build the fuzzy name index, the coverage cache and the interaction store in the background."""
 
     def work() -> None:
         services.lookup.suggest("warm up", 1)
         try:
             get_index(driver, services.database, services.graph_key)
+            build = services.interactions.builds.current()
+            if build.complete and build.build_id is not None:
+                get_store(driver, services.database, build.build_id)
         except Exception as exc:  # Neo4j down or empty: the first request that needs it loads it
-            log.info("coverage cache not warmed: %s", exc)
+            log.info("coverage cache or interaction store not warmed: %s", exc)
+        gc.freeze()  # the vocabularies and caches live as long as the process: no full-collection pauses on them
 
     thread = threading.Thread(target=work, name="medkg-warm", daemon=True)
     thread.start()

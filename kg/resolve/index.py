@@ -166,6 +166,11 @@ class NameIndex:
             return Match(name)  # an added prefix or suffix is another drug (armodafinil), not a typo
         return Match(name, Resolution(best.id, best.matched_name, "fuzzy", round(best.score / 100, 3)))
 
+    @property
+    def fuzzy_ready(self) -> bool:
+        """Whether the typo-tolerant matcher is built (the first fuzzy lookup builds it: seconds)."""
+        return self._choices is not None
+
     def _build_choices(self) -> None:
         self._choices = list(self._norm.keys)
         self._choice_ids = [self._norm.keys[k] for k in self._choices]

@@ -1,6 +1,8 @@
 """Neo4j unreachable -> 503 on every graph endpoint, and recovery without restarting the API.
 
-The app talks to the real graph through a loopback TCP proxy that the test cuts and restores.
+The app talks to the real graph through a loopback TCP proxy that the test cuts and restores. The app re-reads
+the newest build on every check (`medkg_build_check_seconds` 0): by default interaction checks are answered from
+memory for up to 1 s after Neo4j goes away (`test_check_answers_from_memory_within_the_ttl`).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
@@ -80,7 +83,7 @@ def proxied(built_graph: object, settings: Settings, api_keys: dict[str, str]) -
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 7687)
     proxy.restore()
     via = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{proxy.port}", "medkg_rate_limit": 1e6,
-                                      "medkg_rate_burst": 1_000_000})
+                                      "medkg_rate_burst": 1_000_000, "medkg_build_check_seconds": 0.0})
     with TestClient(create_app(via), headers={"X-API-Key": api_keys["researcher"]}) as client:
         yield client, proxy
     proxy.cut()
@@ -114,3 +117,31 @@ def test_routes_need_a_key(proxied) -> None:
     client, _ = proxied
     assert client.post("/interactions/check", json={"drugs": ["warfarin"]}, headers={"X-API-Key": ""}).status_code \
         == 401
+
+
+def test_check_answers_from_memory_within_the_ttl(built_graph: object, settings: Settings,
+                                                  api_keys: dict[str, str]) -> None:
+    """With a long TTL a warm app keeps answering checks from its store while Neo4j is away; the view of the
+    build is then at most that old, and an expired view means a real query (503 while it is down)."""
+    target = urlparse(settings.bolt_uri)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 7687)
+    proxy.restore()
+    via = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{proxy.port}", "medkg_rate_limit": 1e6,
+                                      "medkg_rate_burst": 1_000_000, "medkg_build_check_seconds": 3600.0})
+    body = {"json": {"drugs": ["warfarin", "aspirin"]}}
+    try:
+        with TestClient(create_app(via), headers={"X-API-Key": api_keys["researcher"]}) as client:
+            for _ in range(600):  # the warm-up thread loads the store (a few seconds)
+                health = client.get("/health").json()
+                if health.get("interaction_store"):
+                    break
+                time.sleep(0.1)
+            assert health["interaction_store"]["facts"] > 250_000
+            before = client.post("/interactions/check", **body)
+            proxy.cut()
+            during = client.post("/interactions/check", **body)
+            assert during.status_code == 200 and during.json() == before.json()
+            client.app.state.services.interactions.builds.ttl = 0.0  # the view expires: a real re-read
+            assert client.post("/interactions/check", **body).status_code == 503
+    finally:
+        proxy.cut()

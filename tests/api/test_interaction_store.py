@@ -1,0 +1,96 @@
+"""The in-memory interaction store: same answers as the Cypher path, used only for a complete build,
+and a view of the newest build that is at most `ttl` seconds old."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from api.services.graph_index import BuildClock, BuildState
+from api.services.interactions import InteractionService
+from api.services.pair_store import get_store
+from api.services.state import build_services
+from kg.db import read
+from kg.settings import Settings
+
+pytestmark = pytest.mark.neo4j
+
+LISTS = [
+    ["warfarin", "aspirin", "simvastatin", "clarithromycin", "digoxin", "amiodarone"],
+    ["warfarin", "aspirin", "simvastatin", "clarithromycin", "digoxin", "amiodarone", "metformin", "lisinopril",
+     "omeprazole", "fluoxetine"],
+    ["DB00682", "Acetylsalicylic acid", "aspirin", "warfrin", "xyzzy"],
+    ["ibuprofen", "naproxen", "ketorolac", "prednisone"],
+]
+RUNNING = "99991231T000000-in-progress"  # sorts after every real build id: the newest Build
+
+
+@pytest.fixture(scope="module")
+def service(built_graph: object, settings: Settings, driver) -> InteractionService:
+    services = build_services(settings, driver)
+    services.lookup.suggest("warm up", 1)  # what the app's warm-up thread does: matcher, coverage index, store
+    services.interactions.index()
+    build = services.interactions.builds.current()
+    assert build.build_id is not None
+    get_store(driver, settings.neo4j_database, build.build_id)
+    return services.interactions
+
+
+@pytest.fixture
+def build_in_progress(driver) -> Iterator[None]:
+    read(driver, "RETURN 1 AS ok")
+    with driver.session() as session:
+        session.run("CREATE (:Build {id: $id, status: 'running'})", id=RUNNING).consume()
+    try:
+        yield
+    finally:
+        with driver.session() as session:
+            session.run("MATCH (b:Build {id: $id}) DELETE b", id=RUNNING).consume()
+
+
+def test_store_holds_every_interaction_fact(service: InteractionService, driver, settings: Settings) -> None:
+    build = service.builds.current()
+    assert build.complete and build.build_id
+    store = get_store(driver, settings.neo4j_database, build.build_id)
+    n = read(driver, "MATCH (:Drug)-[r:INTERACTS_WITH]->(:Drug) RETURN count(r) AS n")[0]["n"]
+    assert store.facts == n > 250_000
+    facts = store.facts_among(["DB00682", "DB00945"])  # warfarin, acetylsalicylic acid
+    assert {f["source"] for f in facts} == {"ddinter", "drugbank-ddi-86"}
+    assert any(f["mechanism"] == "Acetylsalicylic acid may increase the anticoagulant activities of Warfarin."
+               for f in facts), facts
+
+
+def test_store_answers_equal_the_cypher_answers(service: InteractionService) -> None:
+    for drugs in LISTS:
+        from_memory = service.check_in_memory(drugs)
+        assert from_memory is not None, "store, index and matcher are warm: the check needs no I/O"
+        assert from_memory == service._check_cypher(drugs), drugs
+        assert from_memory["summary"]["pairs"] > 0
+
+
+def test_clock_rereads_the_build_only_after_its_ttl(service: InteractionService, driver, settings: Settings,
+                                                    build_in_progress: None) -> None:
+    cached = BuildClock(driver, settings.neo4j_database, ttl=3600)
+    fresh = BuildClock(driver, settings.neo4j_database, ttl=0)
+    assert fresh.peek() is None
+    assert fresh.current() == BuildState(RUNNING, complete=False)
+    assert cached.current() == BuildState(RUNNING, complete=False)
+    assert cached.peek() == BuildState(RUNNING, complete=False)
+
+
+def test_a_build_in_progress_is_checked_in_cypher_not_from_the_store(service: InteractionService, driver,
+                                                                    settings: Settings) -> None:
+    before = service.check(LISTS[0])
+    live = InteractionService(driver, settings.neo4j_database, settings.bolt_uri, service.lookup, 0.0)
+    with driver.session() as session:
+        session.run("CREATE (:Build {id: $id, status: 'running'})", id=RUNNING).consume()
+    try:
+        assert live.check_in_memory(LISTS[0]) is None  # the newest build is not complete: no store for it
+        during = live.check(LISTS[0])
+    finally:
+        with driver.session() as session:
+            session.run("MATCH (b:Build {id: $id}) DELETE b", id=RUNNING).consume()
+    assert during == before
+    assert live.builds.current().complete  # back to the complete build (whose store serves `check` again)
+    assert live.check(LISTS[0]) == before
