@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # British -> American spellings seen in drug, disease and symptom names (applied to both sides).
 _SPELLING = [
@@ -93,8 +94,10 @@ def fold(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
-    """`fold` + punctuation to spaces + British spellings to American: the 'normalised' key."""
+    """`fold` + punctuation to spaces + British spellings to American: the 'normalised' key (memoised: the API
+    normalises the same drug names on every request)."""
     key = _NON_WORD.sub(" ", fold(text)).strip()
     for pattern, repl in _SPELLING:
         key = pattern.sub(repl, key)
