@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes (default 1; on 2 cores, 2 roughly double throughput; each worker holds "
-                        "its own ~100 MB interaction store)")
+                        "its own ~140 MB interaction store)")
     p.add_argument("--log-level", default="info")
     p.add_argument("--no-access-log", action="store_true", help="do not log every request")
     p.set_defaults(func=cmd_serve)

@@ -57,13 +57,16 @@ def run_read_records(driver: Driver, database: str, text: str, params: dict[str,
     return records
 
 
-def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
-    """Run a caller's `work` in a managed READ transaction (session.execute_read); Neo4j's complaints about
-    the caller's query become QueryFailed (422)."""
+def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T], caller_query: bool = True) -> T:
+    """Run `work` in a managed READ transaction (session.execute_read), e.g. to stream a large result; Neo4j's
+    complaints about a caller's query become QueryFailed (422), about our own (`caller_query=False`) stay bugs."""
     try:
         with driver.session(database=database, default_access_mode="READ") as session:
             return session.execute_read(work)
     except _UNREACHABLE as exc:
         raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
     except ClientError as exc:
-        raise _map_client_error(exc, caller_query=True) from exc
+        mapped = _map_client_error(exc, caller_query=caller_query)
+        if mapped is exc:
+            raise
+        raise mapped from exc

@@ -2,7 +2,7 @@
 
 An interaction check of n drugs then costs n·(n−1)/2 dictionary lookups instead of a Cypher query that
 expands every INTERACTS_WITH relationship of each (dense) listed drug. The store is loaded from the graph
-(~2 s, ~300k facts) once per process and build id, only for a build whose status is `complete`: a build
+(~2 s, ~300k facts, streamed) once per process and build id, only for a build whose status is `complete`: a build
 in progress is still changing, so checks against it go to Neo4j. Facts are exactly the relationships'
 properties; nothing is derived here.
 """
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from api.services.db import run_read
-from neo4j import Driver
+from api.services.db import read_tx, run_read
+from neo4j import Driver, ManagedTransaction, unit_of_work
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("subject", "object", "source", "license", "source_version", "severity", "mechanism", "ddi_type")
 LOAD_TIMEOUT = 300.0
-MAX_STORES = 2  # builds kept in memory per process (~100 MB each on the full graph)
+MAX_STORES = 2  # builds kept in memory per process (~140 MB each on the full graph)
 Q_FACTS = """
 MATCH (a:Drug)-[r:INTERACTS_WITH]->(b:Drug)
 WITH a, collect([b.id, r.source, r.license, r.source_version, r.severity, r.mechanism, r.ddi_type]) AS facts
@@ -59,18 +59,26 @@ class PairStore:
 
 
 def load_store(driver: Driver, database: str, build_id: str) -> PairStore:
-    """Read every INTERACTS_WITH fact and Drug name of the graph (the caller vouches the build is complete)."""
+    """Read every INTERACTS_WITH fact and Drug name of the graph (the caller vouches the build is complete).
+
+    The facts are streamed (one record per subject drug), so the driver never holds the whole result."""
     intern = sys.intern
     names = {intern(r["id"]): r["name"] for r in run_read(driver, database, Q_NAMES, timeout=LOAD_TIMEOUT)}
     pairs: dict[tuple[str, str], list[Fact]] = {}
-    for row in run_read(driver, database, Q_FACTS, timeout=LOAD_TIMEOUT):
-        subject = intern(row["subject"])
-        for obj, source, lic, version, severity, mechanism, ddi_type in row["facts"]:
-            obj = intern(obj)
-            fact = (subject, obj, intern(source), intern(lic) if lic else lic,
-                    intern(version) if version else version, intern(severity) if severity else severity,
-                    mechanism, ddi_type)
-            pairs.setdefault((subject, obj) if subject < obj else (obj, subject), []).append(fact)
+
+    @unit_of_work(timeout=LOAD_TIMEOUT)
+    def stream(tx: ManagedTransaction) -> None:
+        pairs.clear()  # a retried transaction starts again
+        for record in tx.run(Q_FACTS):
+            subject = intern(record["subject"])
+            for obj, source, lic, version, severity, mechanism, ddi_type in record["facts"]:
+                obj = intern(obj)
+                fact = (subject, obj, intern(source), intern(lic) if lic else lic,
+                        intern(version) if version else version, intern(severity) if severity else severity,
+                        mechanism, ddi_type)
+                pairs.setdefault((subject, obj) if subject < obj else (obj, subject), []).append(fact)
+
+    read_tx(driver, database, stream, caller_query=False)
     return PairStore(build_id, names, {k: tuple(v) for k, v in pairs.items()}, sum(map(len, pairs.values())))
 
 
