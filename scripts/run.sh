@@ -13,12 +13,14 @@ if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "c
   echo "== building the knowledge graph from ${MEDKG_DATA_DIR:-../shared/data}"
   $M kg build
 fi
-[ -f "$ART/treats/latest.txt" ] || { echo "== training drug recommendation (treats)"; $M train treats; }
+echo "== embedding graph nodes (incremental: only new or changed nodes; the treats model reads them)"
+$M text embed-graph
+# a missing run, or one saved in an older artifact format, is (re)trained
+.venv/bin/python -c "from gnn.treats.artifacts import load_run; load_run()" >/dev/null 2>&1 \
+  || { echo "== training drug recommendation (treats)"; $M train treats; }
 [ -f "$ART/diagnosis/model.pt" ] || { echo "== training diagnosis"; $M diagnose train; }
 [ -f "$ART/text/symptom2disease/model.npz" ] || { echo "== training text classifier"; $M text train; }
 [ -f "$ART/images/model.pt" ] || { echo "== training image encoder"; $M images train; }
-echo "== embedding graph nodes (incremental: only new or changed nodes)"
-$M text embed-graph
 if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
   $M keys create --name local-admin --role admin --json \
     | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' > "$MEDKG_HOME/admin-api-key"

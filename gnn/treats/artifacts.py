@@ -1,7 +1,11 @@
 """A training run on disk: artifacts/treats/<run>/ with config.json (config, build id, git sha, calibration,
 candidates), metrics.json, model.pt (state_dict), scorer.npz (frozen embeddings), index.json (node index)
-and, when config.json says `"scorer": "ensemble"`, ensemble.npz (DistMult arrays, degrees, weights).
-artifacts/treats/latest.txt names the default run."""
+and, when config.json says `"scorer": "ensemble"`, ensemble.npz (DistMult arrays, degrees, weights) and, when
+the ensemble weighs the metapath regression, paths.npz (relation matrices, visible TREATS, coefficients).
+artifacts/treats/latest.txt names the default run.
+
+config.json's `artifact_format` (ARTIFACT_FORMAT) versions this layout: a run written by older code (no field,
+or another number) is refused by `load_run` with a ConfigError saying to retrain (the API answers 503 with it)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ from gnn.treats.scorer import EmbeddingScorer
 from kg.errors import ConfigError
 from kg.settings import REPO_ROOT, get_settings
 
-CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES, ENSEMBLE = (
-    "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz", "ensemble.npz")
+CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES, ENSEMBLE, PATHS = (
+    "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz", "ensemble.npz",
+    "paths.npz")
+ARTIFACT_FORMAT = 2  # 1: GNN / 3-part ensemble (no field in config.json); 2: + metapath regression
 
 
 def treats_root(artifacts: Path | None = None) -> Path:
@@ -82,11 +88,15 @@ def load_run(run: str | Path | None = None, artifacts: Path | None = None) -> Tr
     with np.load(folder / CANDIDATES) as z:
         cand_drugs, cand_dis, known = z["drugs"], z["diseases"], z["known"]
     config = json.loads((folder / CONFIG).read_text())
+    fmt = config.get("artifact_format", 1) if isinstance(config, dict) else None
+    if fmt != ARTIFACT_FORMAT:
+        raise ConfigError(f"treats model run {folder} is outdated: {CONFIG} field 'artifact_format' is {fmt}, "
+                          f"this code reads {ARTIFACT_FORMAT}; retrain with `medkg train treats`")
     scorer: EmbeddingScorer | EnsembleScorer = EmbeddingScorer.load(folder / SCORER)
     if config.get("scorer") == "ensemble":
         if not (folder / ENSEMBLE).is_file():
             raise ConfigError(f"treats model run {folder} is incomplete: {ENSEMBLE} is missing")
-        scorer = EnsembleScorer.load(folder / ENSEMBLE, scorer)
+        scorer = EnsembleScorer.load(folder / ENSEMBLE, scorer, folder / PATHS)
     return TreatsRun(folder=folder, config=config, scorer=scorer, index=json.loads((folder / INDEX).read_text()),
                      cand_drugs=cand_drugs, cand_dis=cand_dis, known=known)
 

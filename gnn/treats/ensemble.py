@@ -1,10 +1,13 @@
-"""Score ensemble: a convex combination of per-disease z-scored GNN, DistMult and degree-prior scores.
+"""Score ensemble: a convex combination of per-disease z-scored GNN, DistMult, degree-prior and metapath scores.
 
 score(drug, disease) = Σ_i w_i · (s_i − μ_i(disease)) / σ_i(disease) + β · log1p(TREATS degree of disease),
-μ/σ over the candidate drugs for that disease. The weights (simplex grid) are chosen on the validation edges by
-filtered MRR + Hits@10 among the weights whose all-candidate AUROC is ≥ `MIN_AUROC_FULL` (MRR + AUROC(all) if
-none is); β (it only moves whole diseases, so ranks within a disease ignore it) by
-sampled validation AUROC. The test edges are never looked at.
+μ/σ over the candidate drugs for that disease. The weights (simplex grid, step 0.1) are chosen on the
+validation edges by filtered MRR + Hits@10 among the weights whose all-candidate AUROC is ≥ `MIN_AUROC_FULL`
+(MRR + AUROC(all) if none is); β (it only moves whole diseases, so ranks within a disease ignore it) by
+sampled validation AUROC. The test edges are never looked at. `paths` (gnn.treats.pathmodel) is optional: a
+run without it keeps its weight at 0; with it the grid keeps its weight ≥ `MIN_PATHS_WEIGHT`: it is fitted
+(cross-fitted) on the ~480 training edges, and the 60 validation edges only decide how much of the GNN,
+DistMult and the prior to blend in (an unconstrained grid fitted that noise; see docs/treats.md).
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from sklearn.metrics import roc_auc_score
 
 from gnn.treats.baselines import DegreePrior, DistMultModel
 from gnn.treats.metrics import rank_metrics
+from gnn.treats.pathmodel import PathScorer
 from gnn.treats.scorer import EmbeddingScorer
+from kg.errors import ConfigError
 
-COMPONENTS = ("gnn", "distmult", "degree_prior")
+COMPONENTS = ("gnn", "distmult", "degree_prior", "paths")
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 MIN_AUROC_FULL = 0.95  # validation AUROC(all candidates) floor for the top-of-ranking weight objective
+MIN_PATHS_WEIGHT = 0.5
+CHUNK = 16  # diseases scored at once  # the cross-fitted metapath regression anchors the ensemble when there is one
 
 
 def _zrows(m: np.ndarray) -> np.ndarray:
@@ -43,15 +50,29 @@ class EnsembleScorer:
     weights: np.ndarray  # over COMPONENTS, sums to 1
     beta: float
     cand_drugs: np.ndarray
+    paths: PathScorer | None = None
 
-    def _parts(self, diseases: np.ndarray, drugs: np.ndarray) -> list[np.ndarray]:
-        return [self.gnn.matrix(diseases, drugs), self.distmult.matrix(diseases, drugs),
-                _log_prior(self.prior)(diseases, drugs)]
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        if self.weights.shape != (len(COMPONENTS),):
+            raise ValueError(f"ensemble weights must be {len(COMPONENTS)} numbers over {COMPONENTS}, "
+                             f"got {self.weights.tolist()}")
+        if self.paths is None and self.weights[COMPONENTS.index("paths")]:
+            raise ValueError("ensemble weight on 'paths' but no path scorer")
+
+    def _parts(self, diseases: np.ndarray, drugs: np.ndarray, all_parts: bool = False) -> list[np.ndarray | None]:
+        """Each component's disease × drug scores (None for a zero-weight one unless `all_parts`)."""
+        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior),
+               self.paths.matrix if self.paths is not None else None]
+        return [f(diseases, drugs) if f is not None and (all_parts or w) else None
+                for f, w in zip(fns, self.weights, strict=True)]
 
     def matrix(self, diseases: np.ndarray, cand_drugs: np.ndarray) -> np.ndarray:
         """len(diseases) × len(cand_drugs) scores, z-statistics per disease over `self.cand_drugs`."""
         diseases = np.asarray(diseases)
-        full = self._combine(diseases, self._parts(diseases, self.cand_drugs))
+        # rows are independent (z per disease): chunks bound the memory of the path features
+        full = np.vstack([self._combine(c, self._parts(c, self.cand_drugs))
+                          for c in np.array_split(diseases, max(1, -(-len(diseases) // CHUNK)))])
         if np.array_equal(cand_drugs, self.cand_drugs):
             return full
         col = {int(d): j for j, d in enumerate(self.cand_drugs)}
@@ -59,8 +80,8 @@ class EnsembleScorer:
             return full[:, [col[int(d)] for d in cand_drugs]]
         raise ValueError("ensemble scores are defined for the run's candidate drugs only")
 
-    def _combine(self, diseases: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
-        out = sum(w * _zrows(p) for w, p in zip(self.weights, parts, strict=True) if w)
+    def _combine(self, diseases: np.ndarray, parts: list[np.ndarray | None]) -> np.ndarray:
+        out = sum(w * _zrows(p) for w, p in zip(self.weights, parts, strict=True) if w and p is not None)
         out = out if isinstance(out, np.ndarray) else np.zeros((len(diseases), len(self.cand_drugs)))
         return out + self.beta * np.log1p(self.prior.deg_dis[diseases])[:, None]
 
@@ -70,23 +91,46 @@ class EnsembleScorer:
         col = {int(d): j for j, d in enumerate(self.cand_drugs)}
         return np.array([m[i, col[int(d)]] for d, i in zip(np.asarray(drugs), inv, strict=True)])
 
-    def save(self, path: Path) -> Path:
+    def save(self, path: Path, paths_path: Path | None = None) -> Path:
+        """ensemble.npz (DistMult, degrees, weights over COMPONENTS, β) and, with a path scorer, `paths_path`."""
         np.savez_compressed(path, dm_drug=self.distmult.drug, dm_disease=self.distmult.disease,
                             dm_rel=self.distmult.rel, deg_drug=self.prior.deg_drug, deg_dis=self.prior.deg_dis,
-                            weights=self.weights, beta=np.array([self.beta]), cand_drugs=self.cand_drugs)
+                            weights=self.weights, components=np.array(COMPONENTS), beta=np.array([self.beta]),
+                            cand_drugs=self.cand_drugs)
+        if self.paths is not None:
+            if paths_path is None:
+                raise ValueError("an ensemble with a path scorer needs a file for it")
+            self.paths.save(paths_path)
         return path
 
     @classmethod
-    def load(cls, path: Path, gnn: EmbeddingScorer) -> EnsembleScorer:
+    def load(cls, path: Path, gnn: EmbeddingScorer, paths_path: Path | None = None) -> EnsembleScorer:
+        """Load; a file written for other components (an older run) is a ConfigError naming the field."""
         with np.load(path) as z:
+            comps = [str(c) for c in z["components"]] if "components" in z.files else ["gnn", "distmult",
+                                                                                        "degree_prior"]
+            if comps != list(COMPONENTS):
+                raise ConfigError(f"{path}: field 'components' is {comps}, this code needs {list(COMPONENTS)}: "
+                                  "the run is outdated, retrain with `medkg train treats`")
+            weights = z["weights"]
+            paths = None
+            if weights[COMPONENTS.index("paths")]:
+                if paths_path is None or not paths_path.is_file():
+                    raise ConfigError(f"{path}: weight on 'paths' but {paths_path} is missing")
+                paths = PathScorer.load(paths_path)
             return cls(gnn=gnn, distmult=DistMultModel(z["dm_drug"], z["dm_disease"], z["dm_rel"], 0.0),
-                       prior=DegreePrior(z["deg_drug"], z["deg_dis"]), weights=z["weights"],
-                       beta=float(z["beta"][0]), cand_drugs=z["cand_drugs"])
+                       prior=DegreePrior(z["deg_drug"], z["deg_dis"]), weights=weights,
+                       beta=float(z["beta"][0]), cand_drugs=z["cand_drugs"], paths=paths)
 
 
-def simplex_grid(step: float = 0.05) -> list[np.ndarray]:
+def simplex_grid(step: float = 0.1, dims: int = len(COMPONENTS)) -> list[np.ndarray]:
+    """Every weight vector over `dims` components with entries in multiples of `step`, summing to 1."""
     n = round(1 / step)
-    return [np.array([i, j, n - i - j]) / n for i in range(n + 1) for j in range(n + 1 - i)]
+
+    def rec(left: int, k: int) -> list[list[int]]:
+        return [[left]] if k == 1 else [[i, *r] for i in range(left + 1) for r in rec(left - i, k - 1)]
+
+    return [np.array(c, dtype=np.float64) / n for c in rec(n, dims)]
 
 
 def objective(m: dict[str, float]) -> float:
@@ -108,27 +152,30 @@ def _select(metrics: list[dict[str, float]]) -> int:
 
 
 def fit_ensemble(gnn: EmbeddingScorer, distmult: DistMultModel, prior: DegreePrior, val: np.ndarray,
-                 val_neg: np.ndarray, cand_drugs: np.ndarray, known: np.ndarray, step: float = 0.05
-                 ) -> tuple[EnsembleScorer, dict]:
+                 val_neg: np.ndarray, cand_drugs: np.ndarray, known: np.ndarray, step: float = 0.1,
+                 paths: PathScorer | None = None) -> tuple[EnsembleScorer, dict]:
     """Weights by validation MRR + Hits@10 with AUROC(all) ≥ floor, then β by sampled validation AUROC."""
-    base = EnsembleScorer(gnn, distmult, prior, np.array([1.0, 0.0, 0.0]), 0.0, cand_drugs)
+    base = EnsembleScorer(gnn, distmult, prior, np.eye(len(COMPONENTS))[0], 0.0, cand_drugs, paths)
     diseases = np.unique(val[1])
-    z = [_zrows(p) for p in base._parts(diseases, cand_drugs)]
+    z = [_zrows(p) if p is not None else None for p in base._parts(diseases, cand_drugs, all_parts=True)]
     row = {int(x): r for r, x in enumerate(diseases)}
-    grid = simplex_grid(step)
-    metrics = []
-    for w in grid:
-        mat = sum(wi * zi for wi, zi in zip(w, z, strict=True))
-        metrics.append(rank_metrics(val, lambda ds, mat=mat: mat[[row[int(x)] for x in ds]], cand_drugs, known))
+    ip = COMPONENTS.index("paths")
+    gnn_only = np.eye(len(COMPONENTS))[0]
+    grid = [w for w in simplex_grid(step) if (w[ip] >= MIN_PATHS_WEIGHT - 1e-9 if paths is not None else not w[ip])]
+
+    def val_metrics(w: np.ndarray) -> dict[str, float]:
+        mat = sum(wi * zi for wi, zi in zip(w, z, strict=True) if wi)
+        return rank_metrics(val, lambda ds: mat[[row[int(x)] for x in ds]], cand_drugs, known)
+
+    metrics = [val_metrics(w) for w in grid]
     i_best = _select(metrics)
-    i_gnn = next(i for i, w in enumerate(grid) if w[0] == 1.0)
     best_w, best_m = grid[i_best], metrics[i_best]
-    best_obj, gnn_obj = objective(best_m), objective(metrics[i_gnn])
+    best_obj, gnn_obj = objective(best_m), objective(val_metrics(gnn_only))
     base.weights = best_w
     y = np.r_[np.ones(val.shape[1]), np.zeros(val_neg.shape[1])]
     best_auc = -np.inf
     for beta in BETAS:
-        cand = EnsembleScorer(gnn, distmult, prior, best_w, beta, cand_drugs)
+        cand = EnsembleScorer(gnn, distmult, prior, best_w, beta, cand_drugs, paths)
         auc = roc_auc_score(y, np.r_[cand.pairs(val[0], val[1]), cand.pairs(val_neg[0], val_neg[1])])
         if auc > best_auc + 1e-12:
             best_auc, base.beta = auc, beta
@@ -137,6 +184,7 @@ def fit_ensemble(gnn: EmbeddingScorer, distmult: DistMultModel, prior: DegreePri
             "val_auroc_full": float(best_m["auroc_full"]), "val_mrr": float(best_m["mrr"]),
             "val_hits@10": float(best_m["hits@10"]),
             "objective": f"validation MRR + Hits@10 subject to validation AUROC(all) >= {MIN_AUROC_FULL}; "
+                         f"grid step {step}, paths weight >= {MIN_PATHS_WEIGHT if paths is not None else 0}; "
                          "beta by sampled validation AUROC",
-            "better_than_gnn": bool(i_best != i_gnn)}
+            "better_than_gnn": bool(not np.array_equal(best_w, gnn_only))}
     return base, info

@@ -1,6 +1,7 @@
-"""`medkg train treats`: export → split → train (selected on validation) → test metrics beside the degree prior
-and DistMult → ensemble weights on validation → Platt calibration on validation (of the ensemble when it beats
-the GNN on validation) → deployment embeddings (all known TREATS visible) → save."""
+"""`medkg train treats`: export → split → train (selected on validation) → test metrics beside the degree prior,
+DistMult and the metapath regression → ensemble weights on validation → Platt calibration on validation (of the
+ensemble when it beats the GNN on validation) → deployment (GNN embeddings and metapaths with all known TREATS
+visible) → save."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import torch
 
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import (
+    ARTIFACT_FORMAT,
     CONFIG,
     ENSEMBLE,
     INDEX,
     METRICS,
+    PATHS,
     SCORER,
     WEIGHTS,
     mark_latest,
@@ -26,8 +29,9 @@ from gnn.treats.artifacts import (
 )
 from gnn.treats.baselines import DegreePrior
 from gnn.treats.calibrate import calibrate_on_validation
-from gnn.treats.ensemble import EnsembleScorer
+from gnn.treats.ensemble import COMPONENTS, EnsembleScorer
 from gnn.treats.evaluate import fit_companions, fit_seed, test_metrics
+from gnn.treats.paths import PathGraph
 from gnn.treats.scorer import scorer_from_model
 from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, no_split, pair_keys
 from gnn.treats.train import GraphInputs, TrainConfig
@@ -78,21 +82,26 @@ def train_run(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig
     torch.save(trained.model.state_dict(), folder / WEIGHTS)
     deploy.save(folder / SCORER)
     if use_ensemble:
-        # deployed: GNN with every known TREATS visible, prior from every known TREATS, DistMult as trained
-        EnsembleScorer(deploy, comp.ensemble.distmult, DegreePrior.fit(graph, known), comp.ensemble.weights,
-                       comp.ensemble.beta, cand_drugs).save(folder / ENSEMBLE)
+        # deployed: GNN and metapaths with every known TREATS visible, prior from every known TREATS, DistMult
+        # as trained; the path regression's coefficients as cross-fitted on the training edges
+        w = comp.ensemble.weights
+        paths = (comp.paths.with_visible(known, PathGraph.build(graph))
+                 if comp.paths is not None and w[COMPONENTS.index("paths")] else None)
+        EnsembleScorer(deploy, comp.ensemble.distmult, DegreePrior.fit(graph, known), w, comp.ensemble.beta,
+                       cand_drugs, paths).save(folder / ENSEMBLE, folder / PATHS)
     save_index(graph, folder / INDEX)
     save_candidates(folder, cand_drugs, cand_dis, known)
     config_doc = {
-        "model_run": run_id, "build_id": graph.build_id, **runtime_info(), "train": config.to_dict(),
+        "model_run": run_id, "artifact_format": ARTIFACT_FORMAT, "build_id": graph.build_id, **runtime_info(),
+        "train": config.to_dict(),
         "best_epoch": trained.best_epoch, "seconds_train": round(trained.seconds, 1),
         "split": {**split.sizes(), "seed": split.seed, "method": "random TREATS edge split 80/10/10; val/test "
                   "removed from message passing in both directions (and their PALLIATES/NOT_INDICATED_FOR)"},
         "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis),
                        "rule": "drugs with a DrugBank id (DB#####) x (Hetionet diseases + diseases with TREATS)"},
         "edge_counts": graph.num_edges(), "calibration": calibration,
-        "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info,
-        "deployment": "embeddings recomputed with every known TREATS edge in message passing",
+        "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info, "paths": comp.paths_info,
+        "deployment": "GNN embeddings and metapath features recomputed with every known TREATS edge visible",
         "names": names or {},
     }
     (folder / CONFIG).write_text(json.dumps(config_doc, indent=2))

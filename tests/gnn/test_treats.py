@@ -63,7 +63,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     g = synthetic_graph()
     cfg = TrainConfig(epochs=3, eval_every=1, seed=0, threads=1, feature_dim=4)
     summary = train_run(g, [], cfg, out_root=root / "treats", distmult=True, progress=False)
-    assert set(summary["test"]) == {"ensemble", "gnn", "degree_prior", "distmult"}
+    assert set(summary["test"]) == {"ensemble", "paths", "gnn", "degree_prior", "distmult"}
     assert summary["scorer"] in ("ensemble", "gnn") and sum(summary["ensemble"]["weights"].values()) == 1.0
     return Path(summary["folder"])
 
@@ -145,7 +145,8 @@ def test_ensemble_weights_follow_validation_and_pairs_match_matrix() -> None:
     gnn, dm, prior = _components(gnn_scores, dm_scores, np.zeros(n_drug))
     cand = np.arange(n_drug)
     neg = np.array([[0, 1, 2, 4], [0, 1, 2, 3]])
-    ens, info = fit_ensemble(gnn, dm, prior, val, neg, cand, known=val, step=0.25)
+    ens, info = fit_ensemble(gnn, dm, prior, val, neg, cand, known=val, step=0.25)  # no path scorer
+    assert info["weights"]["paths"] == 0.0
     assert info["better_than_gnn"] and info["weights"]["gnn"] == 0.0 and info["weights"]["distmult"] > 0
     assert info["val_objective"] == pytest.approx(2.0)  # MRR 1 + Hits@10 1
     assert info["val_auroc_full"] == pytest.approx(1.0)
@@ -162,7 +163,7 @@ def test_run_with_ensemble_scorer_drives_predict_and_recommend(tmp_path: Path) -
     folder = write_fake_run(tmp_path, ids, ["DOID:1"], np.array([[3.0, 2.0, 1.0, 0.0]]), known=[(0, 0)])
     gnn, dm, prior = _components(np.array([[3.0, 2.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 1.0, 5.0]]),
                                  np.zeros(4))
-    EnsembleScorer(gnn, dm, prior, np.array([0.2, 0.8, 0.0]), 0.0, np.arange(4)).save(folder / ENSEMBLE)
+    EnsembleScorer(gnn, dm, prior, np.array([0.2, 0.8, 0.0, 0.0]), 0.0, np.arange(4)).save(folder / ENSEMBLE)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "scorer": "ensemble"}))
     run = load_run(artifacts=tmp_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gnn.treats.artifacts import CONFIG, INDEX, SCORER, mark_latest, save_candidates
+from gnn.treats.artifacts import ARTIFACT_FORMAT, CONFIG, INDEX, SCORER, mark_latest, save_candidates
 from gnn.treats.scorer import EmbeddingScorer
 from kg.export import ExportedGraph
 
@@ -53,7 +53,7 @@ def write_fake_run(root: Path, drug_ids: list[str], disease_ids: list[str], scor
     (folder / INDEX).write_text(json.dumps({"build_id": "fake", "nodes": {"Drug": drug_ids, "Disease": disease_ids}}))
     known_arr = np.array(known, dtype=np.int64).T.reshape(2, -1)
     save_candidates(folder, np.arange(n_drug), np.arange(n_dis), known_arr)
-    (folder / CONFIG).write_text(json.dumps({"model_run": "fake-run", "calibration": {"a": 1.0, "b": 0.0},
-                                             "names": {}}))
+    (folder / CONFIG).write_text(json.dumps({"model_run": "fake-run", "artifact_format": ARTIFACT_FORMAT,
+                                             "calibration": {"a": 1.0, "b": 0.0}, "names": {}}))
     mark_latest(folder)
     return folder
