@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from api.models.common import MAX_OFFSET, ErrorWithSuggestions, Severity
 from api.models.drugs import CheckRequest, CheckResponse, DrugInteractionsPage
@@ -44,7 +45,9 @@ async def check_interactions(request: Request,
     result = service.check_in_memory(body.drugs)  # ~1 ms of CPU, on the event loop
     if result is None:  # needs Neo4j or a warm-up: off the event loop
         result = await run_in_threadpool(service.check, body.drugs)
-    return _json(CheckResponse.model_validate(result))
+    # serialised as built, without a second validation pass (0.23 ms of ~1 ms); the payload's equality with the
+    # CheckResponse-validated form is pinned by tests/api/test_interaction_store.py
+    return Response(to_json(result), media_type="application/json")
 
 
 @router.get("/drugs/{drug}/interactions", response_model=DrugInteractionsPage,

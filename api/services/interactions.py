@@ -285,6 +285,8 @@ class InteractionService:
                                          p["drug_b"]["name"].lower()))
         quiet.sort(key=lambda p: (p["status"] != "not covered", p["drug_a"]["name"].lower(),
                                   p["drug_b"]["name"].lower()))
+        for warning in warnings:
+            warning.setdefault("drug_id", None)
         by_severity = {s: sum(1 for p in interactions if p["severity"] == s) for s in SEVERITY_ORDER}
         summary = {"entries": len(entries), "resolved_entries": sum(e.status == "resolved" for e in entries),
                    "drugs": len(drug_ids), "pairs": len(interactions) + len(quiet),

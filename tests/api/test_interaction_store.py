@@ -3,10 +3,13 @@ and a view of the newest build that is at most `ttl` seconds old."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
+from pydantic_core import to_json
 
+from api.models.drugs import CheckResponse
 from api.services.graph_index import BuildClock, BuildState
 from api.services.interactions import InteractionService
 from api.services.pair_store import get_store
@@ -22,6 +25,8 @@ LISTS = [
      "omeprazole", "fluoxetine"],
     ["DB00682", "Acetylsalicylic acid", "aspirin", "warfrin", "xyzzy"],
     ["ibuprofen", "naproxen", "ketorolac", "prednisone"],
+    ["warfarin", "simvastatn", "qqqzzzxx", "Isosorbide", "Yaz", "warfarn sodiumm tabs"],
+    ["aspirin", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", "Tylenol"],
 ]
 RUNNING = "99991231T000000-in-progress"  # sorts after every real build id: the newest Build
 
@@ -67,6 +72,13 @@ def test_store_answers_equal_the_cypher_answers(service: InteractionService) -> 
         assert from_memory is not None, "store, index and matcher are warm: the check needs no I/O"
         assert from_memory == service._check_cypher(drugs), drugs
         assert from_memory["summary"]["pairs"] > 0
+
+
+def test_check_payload_is_exactly_its_validated_response_model(service: InteractionService) -> None:
+    """The route serialises the service's dict as is; it must equal the CheckResponse-validated form."""
+    for drugs in LISTS:
+        payload = service.check(drugs)
+        assert json.loads(to_json(payload)) == json.loads(CheckResponse.model_validate(payload).model_dump_json())
 
 
 def test_clock_rereads_the_build_only_after_its_ttl(service: InteractionService, driver, settings: Settings,
