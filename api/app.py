@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,9 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # never raises: see its docstring
         app.state.semantic = SemanticService(settings, app.state.driver)  # loads the encoder on first use
         warming = warm(app.state.services, app.state.driver)
+        stop = threading.Event()
+        app.state.services.interactions.builds.start_refresher(stop)
         try:
             yield
         finally:
+            stop.set()
             warming.join(timeout=30)
             app.state.driver.close()
 

@@ -10,6 +10,7 @@ on, or below that when DrugBank's ATC codes agree.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from api.services.db import run_read
 from kg.resolve.normalise import normalise
 from neo4j import Driver
+
+log = logging.getLogger(__name__)
 
 DDINTER = "ddinter"
 DDI86 = "drugbank-ddi-86"
@@ -173,7 +176,8 @@ class BuildClock:
 
     Lets a hot path trust in-memory copies of a complete build without a round trip per request; a
     rebuild or an unreachable Neo4j is noticed within `ttl` seconds (the failed re-read raises, as any
-    query does: DatabaseUnavailable).
+    query does: DatabaseUnavailable). `start_refresher` re-reads in a background thread every ttl/2, so
+    requests find a fresh view instead of each doing the round trip when it expires.
     """
 
     def __init__(self, driver: Driver, database: str, ttl: float) -> None:
@@ -186,10 +190,30 @@ class BuildClock:
         return seen[1] if seen is not None and time.monotonic() - seen[0] < self.ttl else None
 
     def current(self) -> BuildState:
-        seen, now = self._seen, time.monotonic()
-        if seen is not None and now - seen[0] < self.ttl:
-            return seen[1]
+        state = self.peek()
+        return state if state is not None else self.refresh()
+
+    def refresh(self) -> BuildState:
+        """Re-read the newest build now."""
         row = run_read(self.driver, self.database, Q_BUILD_STATE)[0]
         state = BuildState(row["build_id"], bool(row["complete"]))
         self._seen = (time.monotonic(), state)
         return state
+
+    def start_refresher(self, stop: threading.Event) -> threading.Thread | None:
+        """Re-read every ttl/2 seconds until `stop` is set (no thread when ttl is 0). A failed re-read is left to
+        expire: requests then re-read themselves and answer 503 while Neo4j is down."""
+        if self.ttl <= 0:
+            return None
+
+        def loop() -> None:
+            while not stop.wait(max(self.ttl, 0.1) / 2):
+                try:
+                    if self.ttl > 0:  # (ttl may be changed while running)
+                        self.refresh()
+                except Exception as exc:  # Neo4j down: the view expires and requests see the error
+                    log.debug("build state not refreshed: %s", exc)
+
+        thread = threading.Thread(target=loop, name="medkg-build-clock", daemon=True)
+        thread.start()
+        return thread

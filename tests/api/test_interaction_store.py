@@ -4,6 +4,8 @@ and a view of the newest build that is at most `ttl` seconds old."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -89,6 +91,20 @@ def test_clock_rereads_the_build_only_after_its_ttl(service: InteractionService,
     assert fresh.current() == BuildState(RUNNING, complete=False)
     assert cached.current() == BuildState(RUNNING, complete=False)
     assert cached.peek() == BuildState(RUNNING, complete=False)
+
+
+def test_refresher_reads_the_build_without_any_request(driver, settings: Settings, build_in_progress: None) -> None:
+    clock = BuildClock(driver, settings.neo4j_database, ttl=0.4)
+    stop = threading.Event()
+    assert clock.start_refresher(stop) is not None
+    try:
+        deadline = time.monotonic() + 10
+        while clock.peek() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert clock.peek() == BuildState(RUNNING, complete=False)
+    finally:
+        stop.set()
+    assert BuildClock(driver, settings.neo4j_database, ttl=0).start_refresher(stop) is None
 
 
 def test_a_build_in_progress_is_checked_in_cypher_not_from_the_store(service: InteractionService, driver,
