@@ -34,6 +34,11 @@ class Recommendation(BaseModel):
     status: Literal["known", "predicted"]
     safety: list[dict[str, Any]] = Field(description="reasons the drug is unsafe for the patient (flag mode)")
     explanation: list[dict[str, Any]] = Field(description="strongest supporting paths, each edge with sources")
+    score_drivers: dict[str, Any] | None = Field(
+        None, description="what drove the score (ensemble models, with `explain`): `components` = each weighted "
+                          "component's share w·z (z over the candidate drugs for this disease; they sum to the score "
+                          "minus the disease-level term), `metapaths` = the path regression's largest positive "
+                          "terms (feature, metapath, logit term)")
 
 
 class Recommendations(BaseModel):

@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from gnn.treats.baselines import DegreePrior, DistMultModel
 from gnn.treats.metrics import rank_metrics
 from gnn.treats.pathmodel import PathScorer
+from gnn.treats.paths import FEATURES
 from gnn.treats.scorer import EmbeddingScorer
 from kg.errors import ConfigError
 
@@ -84,6 +85,25 @@ class EnsembleScorer:
         out = sum(w * _zrows(p) for w, p in zip(self.weights, parts, strict=True) if w and p is not None)
         out = out if isinstance(out, np.ndarray) else np.zeros((len(diseases), len(self.cand_drugs)))
         return out + self.beta * np.log1p(self.prior.deg_dis[diseases])[:, None]
+
+    def drivers(self, disease: int, drugs: np.ndarray, top_features: int = 3) -> list[dict]:
+        """Why each drug scores as it does for `disease`: every weighted component's share of the score
+        (w · z over the candidate drugs) and, with the path regression, its strongest positive metapath terms."""
+        parts = self._parts(np.array([disease]), self.cand_drugs)
+        col = {int(d): j for j, d in enumerate(self.cand_drugs)}
+        cols = [col[int(d)] for d in drugs]
+        shares = {name: _zrows(p)[0, cols] * w for name, w, p in zip(COMPONENTS, self.weights, parts, strict=True)
+                  if w and p is not None}
+        terms = self.paths.contributions(disease, np.asarray(drugs)) if self.paths is not None else None
+        out = []
+        for i in range(len(cols)):
+            item: dict = {"components": {name: round(float(v[i]), 4) for name, v in shares.items()}}
+            if terms is not None:
+                best = [j for j in np.argsort(-terms[i])[:top_features] if terms[i, j] > 0]
+                item["metapaths"] = [{"feature": list(FEATURES)[j], "description": FEATURES[list(FEATURES)[j]],
+                                      "logit_term": round(float(terms[i, j]), 4)} for j in best]
+            out.append(item)
+        return out
 
     def pairs(self, drugs: np.ndarray, diseases: np.ndarray) -> np.ndarray:
         uniq, inv = np.unique(np.asarray(diseases), return_inverse=True)

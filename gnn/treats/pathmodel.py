@@ -47,6 +47,11 @@ class PathScorer:
         f = transform(self.graph.features(self.visible, np.asarray(diseases), np.asarray(cand_drugs)), self.scale)
         return np.tensordot(self.coef, f, axes=1) + self.intercept
 
+    def contributions(self, disease: int, drugs: np.ndarray) -> np.ndarray:
+        """len(drugs) × len(FEATURES): each feature's term coef_i · input_i in the logit of (drug, disease)."""
+        f = transform(self.graph.features(self.visible, np.array([disease]), np.asarray(drugs)), self.scale)
+        return (self.coef[:, None] * f[:, 0, :]).T
+
     def pairs(self, drugs: np.ndarray, diseases: np.ndarray) -> np.ndarray:
         drugs, diseases = np.asarray(drugs), np.asarray(diseases)
         ud, di = np.unique(drugs, return_inverse=True)

@@ -19,6 +19,7 @@ import numpy as np
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import TreatsRun
 from gnn.treats.calibrate import platt_prob
+from gnn.treats.ensemble import EnsembleScorer
 from kg.db import read
 from kg.errors import InvalidInput, NotFound
 from neo4j import Driver
@@ -76,6 +77,16 @@ class Recommender:
         if x not in self._cache:
             self._cache[x] = self._order(x, self.run.scorer.matrix(np.array([x]), self.run.cand_drugs)[0])
         return self._cache[x]
+
+    def drivers(self, disease_id: str, drug_ids: list[str]) -> dict[str, dict]:
+        """drug id → what drove its score (ensemble runs only; {} for a GNN-only run)."""
+        scorer = self.run.scorer
+        if not isinstance(scorer, EnsembleScorer) or not drug_ids:
+            return {}
+        node = {did: int(n) for did, n in zip(self.drug_ids, self.run.cand_drugs, strict=True)}
+        found = [d for d in drug_ids if d in node]
+        rows = scorer.drivers(self.disease_row(disease_id), np.array([node[d] for d in found]))
+        return dict(zip(found, rows, strict=True))
 
     def top(self, disease_id: str, k: int, skip: set[str] | frozenset[str] = frozenset()) -> list[Ranked]:
         """The best `k` drugs for a disease, leaving out `skip` drug ids."""
@@ -137,9 +148,11 @@ def recommend(recommender: Recommender, driver: Driver | None, disease_id: str, 
     skip = set(unsafe) if safety == "exclude" else set()
     ranked = recommender.top(disease_id, top, skip)
     why = explain(driver, [r.drug_id for r in ranked], disease_id) if with_explanations and driver else {}
+    drivers = recommender.drivers(disease_id, [r.drug_id for r in ranked]) if with_explanations else {}
     items = [{"rank": i + 1, "drug_id": r.drug_id, "name": r.name, "probability": round(r.probability, 6),
               "score": round(r.score, 4), "status": "known" if r.known else "predicted",
-              "safety": unsafe.get(r.drug_id, []), "explanation": why.get(r.drug_id, [])}
+              "safety": unsafe.get(r.drug_id, []), "explanation": why.get(r.drug_id, []),
+              "score_drivers": drivers.get(r.drug_id)}
              for i, r in enumerate(ranked)]
     # the unsafe drugs that would have been in the top `top` had they not been excluded, with the reasons
     would_be = [r for r in recommender.top(disease_id, top) if r.drug_id in skip]

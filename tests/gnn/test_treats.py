@@ -169,7 +169,15 @@ def test_run_with_ensemble_scorer_drives_predict_and_recommend(tmp_path: Path) -
     run = load_run(artifacts=tmp_path)
     assert isinstance(run.scorer, EnsembleScorer)
     rec = Recommender(run)
-    assert [r.drug_id for r in rec.top("DOID:1", 4)] == ["DB00001", "DB00004", "DB00003", "DB00002"]
+    ranked = rec.top("DOID:1", 4)
+    assert [r.drug_id for r in ranked] == ["DB00001", "DB00004", "DB00003", "DB00002"]
+    drivers = rec.drivers("DOID:1", ["DB00004", "DB00002"])
+    # shares w·z: GNN 0.2·z([3,2,1,0])[3] = -0.2683, DistMult 0.8·z([0,0,1,5])[3] = 1.3582; they sum to the score
+    assert drivers["DB00004"]["components"] == pytest.approx({"gnn": -0.2683, "distmult": 1.3582}, abs=1e-4)
+    assert "metapaths" not in drivers["DB00004"]  # no path regression in this run
+    score = {r.drug_id: r.score for r in ranked}
+    for did in ("DB00004", "DB00002"):
+        assert sum(drivers[did]["components"].values()) == pytest.approx(score[did], abs=1e-3)
     write_predictions(run, tmp_path / "p.tsv", progress=False)
     rows = [r.split("\t") for r in (tmp_path / "p.tsv").read_text().splitlines()]
     assert rows[0] == ["drug_id", "disease_id", "score"] and [r[0] for r in rows[1:]] == ids[1:]
