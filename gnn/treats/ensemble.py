@@ -88,20 +88,29 @@ class EnsembleScorer:
 
     def drivers(self, disease: int, drugs: np.ndarray, top_features: int = 3) -> list[dict]:
         """Why each drug scores as it does for `disease`: every weighted component's share of the score
-        (w · z over the candidate drugs) and, with the path regression, its strongest positive metapath terms."""
-        parts = self._parts(np.array([disease]), self.cand_drugs)
-        col = {int(d): j for j, d in enumerate(self.cand_drugs)}
+        (w · z over the candidate drugs) and, with the path regression, its strongest positive metapath terms.
+        The path features are computed once (all candidates) and serve both the z-statistics and the terms."""
+        x = np.array([disease])
+        col = self.__dict__.get("_col")
+        if col is None:
+            col = self.__dict__["_col"] = {int(d): j for j, d in enumerate(self.cand_drugs)}
         cols = [col[int(d)] for d in drugs]
+        terms = None
+        if self.paths is not None:
+            terms = self.paths.terms(disease, self.cand_drugs)  # n_feat × n_cand
+        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior)]
+        parts = [f(x, self.cand_drugs) if w else None for f, w in zip(fns, self.weights, strict=False)]
+        parts.append(None if terms is None else (terms.sum(0) + self.paths.intercept)[None, :])  # type: ignore[union-attr]
         shares = {name: _zrows(p)[0, cols] * w for name, w, p in zip(COMPONENTS, self.weights, parts, strict=True)
                   if w and p is not None}
-        terms = self.paths.contributions(disease, np.asarray(drugs)) if self.paths is not None else None
+        names = list(FEATURES)
         out = []
-        for i in range(len(cols)):
+        for i, c in enumerate(cols):
             item: dict = {"components": {name: round(float(v[i]), 4) for name, v in shares.items()}}
             if terms is not None:
-                best = [j for j in np.argsort(-terms[i])[:top_features] if terms[i, j] > 0]
-                item["metapaths"] = [{"feature": list(FEATURES)[j], "description": FEATURES[list(FEATURES)[j]],
-                                      "logit_term": round(float(terms[i, j]), 4)} for j in best]
+                best = [j for j in np.argsort(-terms[:, c])[:top_features] if terms[j, c] > 0]
+                item["metapaths"] = [{"feature": names[j], "description": FEATURES[names[j]],
+                                      "logit_term": round(float(terms[j, c]), 4)} for j in best]
             out.append(item)
         return out
 

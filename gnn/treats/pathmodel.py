@@ -43,14 +43,24 @@ class PathScorer:
     coef: np.ndarray
     intercept: float
 
+    def _pre(self) -> dict[str, object]:
+        """`visible_products` of this scorer's visible edges, computed on first use and kept."""
+        pre = self.__dict__.get("_visible_products")
+        if pre is None:
+            pre = self.__dict__["_visible_products"] = self.graph.visible_products(self.visible)
+        return pre
+
     def matrix(self, diseases: np.ndarray, cand_drugs: np.ndarray) -> np.ndarray:
-        f = transform(self.graph.features(self.visible, np.asarray(diseases), np.asarray(cand_drugs)), self.scale)
+        f = transform(self.graph.features(self.visible, np.asarray(diseases), np.asarray(cand_drugs), self._pre()),
+                      self.scale)
         return np.tensordot(self.coef, f, axes=1) + self.intercept
 
-    def contributions(self, disease: int, drugs: np.ndarray) -> np.ndarray:
-        """len(drugs) × len(FEATURES): each feature's term coef_i · input_i in the logit of (drug, disease)."""
-        f = transform(self.graph.features(self.visible, np.array([disease]), np.asarray(drugs)), self.scale)
-        return (self.coef[:, None] * f[:, 0, :]).T
+    def terms(self, disease: int, drugs: np.ndarray) -> np.ndarray:
+        """len(FEATURES) × len(drugs): each feature's term coef_i · input_i in the logit of (drug, disease);
+        a column's sum plus the intercept is that drug's score."""
+        f = transform(self.graph.features(self.visible, np.array([disease]), np.asarray(drugs), self._pre()),
+                      self.scale)
+        return self.coef[:, None] * f[:, 0, :]
 
     def pairs(self, drugs: np.ndarray, diseases: np.ndarray) -> np.ndarray:
         drugs, diseases = np.asarray(drugs), np.asarray(diseases)

@@ -133,44 +133,61 @@ class PathGraph:
         }
         return cls(mats=mats, drug_text=drug_text, dis_text=dis_text)
 
-    def features(self, visible: np.ndarray, diseases: np.ndarray, cand_drugs: np.ndarray) -> np.ndarray:
-        """len(FEATURES) × len(diseases) × len(cand_drugs) raw feature values with `visible` TREATS edges."""
-        m = self.mats
+    def visible_products(self, visible: np.ndarray) -> dict[str, object]:
+        """What `features` derives from the visible TREATS edges alone (the same for every disease): the
+        damped TREATS matrix, its degrees and the drug × gene/symptom/anatomy products of the `via` paths.
+        A scorer with fixed visible edges computes this once (8.9 → ~1 ms per disease served)."""
         n_drug, n_dis = self.drug_text.shape[0], self.dis_text.shape[0]
-        diseases, cand_drugs = np.asarray(diseases), np.asarray(cand_drugs)
         t = sp.csr_matrix((np.ones(visible.shape[1], dtype=np.float32), (visible[0], visible[1])),
                           shape=(n_drug, n_dis))
         t.data[:] = 1.0
-        deg_drug, deg_dis = np.asarray(t.sum(1)).ravel(), np.asarray(t.sum(0)).ravel()
         tn = damp(t)
-        tc = tn[:, diseases]  # drug × selected diseases
+        return {"tn": tn, "deg_drug": np.asarray(t.sum(1)).ravel(), "deg_dis": np.asarray(t.sum(0)).ravel(),
+                **{f"via_{k}": sp.csr_matrix(tn @ self.mats[k]) for k in ("A", "P", "L")}}
+
+    def features(self, visible: np.ndarray, diseases: np.ndarray, cand_drugs: np.ndarray,
+                 pre: dict[str, object] | None = None) -> np.ndarray:
+        """len(FEATURES) × len(diseases) × len(cand_drugs) raw feature values with `visible` TREATS edges
+        (`pre`: `visible_products(visible)`, when the caller keeps it)."""
+        m = self.mats
+        n_drug = self.drug_text.shape[0]
+        diseases, cand_drugs = np.asarray(diseases), np.asarray(cand_drugs)
+        pre = pre if pre is not None else self.visible_products(visible)
+        tn: sp.csr_matrix = pre["tn"]  # type: ignore[assignment]
+        deg_drug: np.ndarray = pre["deg_drug"]  # type: ignore[assignment]
+        deg_dis: np.ndarray = pre["deg_dis"]  # type: ignore[assignment]
+        # sparse relation matrices times dense drug/disease × selected-disease blocks: matrix-vector speed
+        tc = tn[:, diseases].toarray()  # drug × selected diseases
+
+        def cols_of(x: sp.csr_matrix) -> np.ndarray:  # x[:, diseases] as a dense block
+            return x[:, diseases].toarray()
 
         def dis_side(x: sp.csr_matrix) -> np.ndarray:  # Drug-TREATS-Disease-X-Disease[cols]
-            return np.asarray((tn @ x[:, diseases]).todense())
+            return tn @ cols_of(x)
 
-        def via(x: sp.csr_matrix) -> np.ndarray:  # Disease-X-Y-X^-1-Disease[cols] after TREATS
-            return np.asarray(((tn @ x) @ x[diseases].T).todense())
+        def via(k: str) -> np.ndarray:  # Drug-TREATS-Disease-X-Y-X^-1-Disease[cols]
+            return pre[f"via_{k}"] @ m[k][diseases].T.toarray()  # type: ignore[operator]
 
         def drug_side(x: sp.csr_matrix) -> np.ndarray:  # Drug-X-Y-X^-1-Drug-TREATS-Disease[cols]
-            return np.asarray((x @ (x.T @ tc)).todense())
+            return x @ (x.T @ tc)
 
         cols = [
             self.drug_text @ self.dis_text[diseases].T,
-            np.asarray((m["TDD"] @ tc).todense()),
+            m["TDD"] @ tc,
             dis_side(m["TXX"]),
-            np.asarray((m["R"] @ tc).todense()),
+            m["R"] @ tc,
             drug_side(m["C"]),
             drug_side(m["B"]),
             drug_side(m["S"]),
-            np.asarray((m["I"] @ tc).todense()),
-            np.asarray((m["B"] @ m["A"][diseases].T).todense()),
+            m["I"] @ tc,
+            m["B"] @ m["A"][diseases].T.toarray(),
             dis_side(m["DR"]),
             dis_side(m["IS"]),
-            via(m["A"]),
-            via(m["P"]),
-            via(m["L"]),
-            np.asarray(m["PAL"][:, diseases].todense()),
-            np.asarray((m["DU"] @ m["XD"][diseases].T + m["DD"] @ m["XU"][diseases].T).todense()),
+            via("A"),
+            via("P"),
+            via("L"),
+            cols_of(m["PAL"]),
+            m["DU"] @ m["XD"][diseases].T.toarray() + m["DD"] @ m["XU"][diseases].T.toarray(),
             np.repeat(np.log1p(deg_drug)[:, None], len(diseases), 1),
             np.repeat(np.log1p(deg_dis[diseases])[None, :], n_drug, 0),
         ]

@@ -43,6 +43,7 @@ class Recommender:
         self.run = run
         self.drug_ids = np.asarray(run.index["nodes"]["Drug"], dtype=object)[run.cand_drugs]
         self.dis_pos = {d: i for i, d in enumerate(run.index["nodes"]["Disease"])}
+        self._node = {did: int(n) for did, n in zip(self.drug_ids, run.cand_drugs, strict=True)}  # id -> node row
         self.names: dict[str, str] = run.config.get("names", {})
         cal = run.config["calibration"]
         self.a, self.b = float(cal["a"]), float(cal["b"])
@@ -83,7 +84,7 @@ class Recommender:
         scorer = self.run.scorer
         if not isinstance(scorer, EnsembleScorer) or not drug_ids:
             return {}
-        node = {did: int(n) for did, n in zip(self.drug_ids, self.run.cand_drugs, strict=True)}
+        node = self._node
         found = [d for d in drug_ids if d in node]
         rows = scorer.drivers(self.disease_row(disease_id), np.array([node[d] for d in found]))
         return dict(zip(found, rows, strict=True))

@@ -93,9 +93,9 @@ def test_path_scorer_ranks_validation_above_degree_prior_and_round_trips(tmp_pat
     assert mrr > mrr_prior + 0.1
     m = ps.matrix(np.array([0, 3]), cand)
     assert np.allclose(ps.pairs(cand[[5, 2]], np.array([3, 0])), [m[1, 5], m[0, 2]])
-    terms = ps.contributions(3, cand[[5, 2, 7]])  # each feature's logit term: they add up to the score
-    assert terms.shape == (3, len(F))
-    assert np.allclose(terms.sum(1) + ps.intercept, m[1, [5, 2, 7]], atol=1e-5)
+    terms = ps.terms(3, cand[[5, 2, 7]])  # each feature's logit term: they add up to the score
+    assert terms.shape == (len(F), 3)
+    assert np.allclose(terms.sum(0) + ps.intercept, m[1, [5, 2, 7]], atol=1e-5)
     loaded = PathScorer.load(ps.save(tmp_path / "p.npz"))
     assert np.allclose(loaded.matrix(np.array([0, 3]), cand), m, atol=1e-3)  # text stored as float16
     z = dict(np.load(tmp_path / "p.npz"))
