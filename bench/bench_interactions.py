@@ -1,7 +1,7 @@
 """Interaction-check latency: `POST /interactions/check` (10 drugs) over loopback HTTP vs one direct driver query.
 
 Run: .venv/bin/python bench/bench_interactions.py [--clients 1,10,50] [--requests 300] [--repeats 3]
-                                                  [--workers 1] [--max-seconds 20] [--json]
+                                                  [--workers 1] [--max-seconds 20] [--random-lists K] [--json]
 Needs the built graph (NEO4J_URI / NEO4J_PASSWORD). The API runs as `medkg serve` in a subprocess on a free
 loopback port with a throwaway researcher key and no practical rate limit; measuring starts once `/health`
 shows the in-memory interaction store loaded. For each concurrency level, `--requests` requests (bounded
@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -57,8 +58,8 @@ def _summary(latencies: list[float], wall: float, errors: int) -> dict:
             "throughput_rps": len(latencies) / wall, "requests": len(latencies), "errors": errors}
 
 
-def _request_bytes(port: int, headers: dict) -> bytes:
-    body = json.dumps({"drugs": DRUGS}).encode()
+def _request_bytes(port: int, headers: dict, drugs: list[str]) -> bytes:
+    body = json.dumps({"drugs": drugs}).encode()
     head = ["POST /interactions/check HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
@@ -74,17 +75,19 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(lines[0].split()[1])
 
 
-async def _api_level(port: int, headers: dict, clients: int, total: int, max_seconds: float) -> dict:
+async def _api_level(port: int, headers: dict, lists: list[list[str]], clients: int, total: int,
+                     max_seconds: float) -> dict:
     latencies: list[float] = []
     errors = 0
     sent = 0
-    request = _request_bytes(port, headers)
+    requests = [_request_bytes(port, headers, drugs) for drugs in lists]
     conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
     deadline = time.perf_counter() + max_seconds
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal errors, sent
         while sent < total and time.perf_counter() < deadline:
+            request = requests[sent % len(requests)]
             sent += 1
             t0 = time.perf_counter()
             status = await _exchange(reader, writer, request)
@@ -99,14 +102,16 @@ async def _api_level(port: int, headers: dict, clients: int, total: int, max_sec
     return _summary(latencies, wall, errors)
 
 
-def _direct_level(driver, database: str, ids: list[str], clients: int, total: int, max_seconds: float) -> dict:
+def _direct_level(driver, database: str, id_lists: list[list[str]], clients: int, total: int,
+                  max_seconds: float) -> dict:
     deadline = time.perf_counter() + max_seconds
 
-    def one(_: int) -> float | None:
+    def one(i: int) -> float | None:
         if time.perf_counter() > deadline:
             return None
         t0 = time.perf_counter()
-        driver.execute_query(CHECK_QUERY, {"ids": ids}, database_=database, routing_=RoutingControl.READ)
+        driver.execute_query(CHECK_QUERY, {"ids": id_lists[i % len(id_lists)]}, database_=database,
+                             routing_=RoutingControl.READ)
         return (time.perf_counter() - t0) * 1000
 
     start = time.perf_counter()
@@ -147,6 +152,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time cap per level and repeat")
+    parser.add_argument("--random-lists", type=int, default=0, metavar="K",
+                        help="instead of the fixed list, cycle through K seeded random lists of 10 DrugBank ids "
+                             "drawn from the drugs that have interactions (no two requests alike)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
@@ -166,6 +174,14 @@ def main() -> None:
         store = _wait_ready(url, headers, proc, args.workers)
         resolver = drug_resolver(settings.medkg_data_dir)
         ids = sorted({resolver.resolve(d).id for d in DRUGS})  # type: ignore[union-attr]
+        lists, id_lists = [DRUGS], [ids]
+        if args.random_lists:
+            pool = sorted(r["id"] for r in driver.execute_query(
+                "MATCH (d:Drug) WHERE d.id STARTS WITH 'DB' AND EXISTS { (d)-[:INTERACTS_WITH]-() } "
+                "RETURN d.id AS id", database_=settings.neo4j_database, routing_=RoutingControl.READ).records)
+            rng = random.Random(0)
+            lists = [rng.sample(pool, len(DRUGS)) for _ in range(args.random_lists)]
+            id_lists = [sorted(x) for x in lists]
         for _ in range(30):  # warm-up: the API's workers, caches and the server's query plan
             httpx.post(f"{url}/interactions/check", json={"drugs": DRUGS}, headers=headers, timeout=30)
             driver.execute_query(CHECK_QUERY, {"ids": ids}, database_=settings.neo4j_database,
@@ -173,9 +189,9 @@ def main() -> None:
         runs: dict[int, dict[str, list[dict]]] = {c: {"api": [], "direct": []} for c in levels}
         for _ in range(args.repeats):
             for clients in levels:
-                runs[clients]["direct"].append(_direct_level(driver, settings.neo4j_database, ids, clients,
+                runs[clients]["direct"].append(_direct_level(driver, settings.neo4j_database, id_lists, clients,
                                                              args.requests, args.max_seconds))
-                runs[clients]["api"].append(asyncio.run(_api_level(port, headers, clients, args.requests,
+                runs[clients]["api"].append(asyncio.run(_api_level(port, headers, lists, clients, args.requests,
                                                                    args.max_seconds)))
     finally:
         driver.close()
@@ -185,7 +201,8 @@ def main() -> None:
     def med(items: list[dict], key: str) -> float:
         return statistics.median(i[key] for i in items)
 
-    report = {"drugs": DRUGS, "workers": args.workers, "interaction_store": store, "repeats": args.repeats,
+    report = {"drugs": DRUGS if not args.random_lists else f"{args.random_lists} random lists of {len(DRUGS)}",
+              "workers": args.workers, "interaction_store": store, "repeats": args.repeats,
               "requests": args.requests,
               "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "levels": []}
     for clients in levels:
@@ -200,7 +217,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"POST /interactions/check, {len(DRUGS)} drugs ({len(ids)} ids, 45 pairs); uvicorn workers={args.workers}; "
+    what = f"{args.random_lists} random lists of" if args.random_lists else "the fixed list of"
+    print(f"POST /interactions/check, {what} {len(DRUGS)} drugs (45 pairs); uvicorn workers={args.workers}; "
           f"medians of {args.repeats} repeats; {os.cpu_count()} CPUs, load avg {report['load_avg_1m']:.1f}")
     print(f"API pairs from the in-memory store of build {store['build_id']} ({store['facts']:,} facts); "
           "direct = CHECK_QUERY through the driver")
