@@ -138,8 +138,13 @@ def load_style(page: Any, grass: str, filename: str = "medkg.grass", timeout_ms:
     return str(frame.get_by_test_id("frameContents").inner_text(timeout=timeout_ms))
 
 
-def graph_node_styles(page: Any) -> list[dict[str, str]]:
-    """Caption, fill and stroke of each node drawn in the newest frame's graph view."""
+def graph_node_styles(page: Any, timeout_ms: int = QUERY_TIMEOUT_MS) -> list[dict[str, str]]:
+    """Caption, fill and stroke of each node drawn in the newest frame's graph view (waits for the drawing: the
+    overview panel can show the counts before the canvas has its nodes)."""
+    page.wait_for_function(
+        "() => { const f = document.querySelector('[data-testid=frame]');"
+        " return !!(f && f.querySelector('svg g.node circle.b-outline')); }",
+        timeout=timeout_ms)
     return list(page.get_by_test_id("frame").first.evaluate("""frame => Array.from(
         frame.querySelectorAll('svg g.node')).map(g => {
           const circle = g.querySelector('circle.b-outline');
