@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.services.pair_store import cached_store
 from kg.db import read
 from kg.errors import DatabaseUnavailable
 
@@ -42,6 +41,6 @@ def health(request: Request) -> Health | JSONResponse:
     except (DatabaseUnavailable, Exception) as exc:
         body = Health(status="unavailable", neo4j="down", error=str(exc)[:300])
         return JSONResponse(status_code=503, content=body.model_dump())
-    store = cached_store(build.build_id, interactions.database) if build.complete and build.build_id else None
+    store = interactions.loaded_store(build)
     info = StoreInfo(build_id=store.build_id, facts=store.facts) if store else None
     return Health(status="ok", neo4j="up", latency_ms=latency, interaction_store=info)

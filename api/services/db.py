@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from neo4j.exceptions import (
@@ -35,6 +36,20 @@ def _map_client_error(exc: ClientError, caller_query: bool) -> Exception:
     return exc
 
 
+@contextmanager
+def _mapped_errors(caller_query: bool) -> Iterator[None]:
+    """Neo4j unreachable -> DatabaseUnavailable (503); client errors as `_map_client_error` says."""
+    try:
+        yield
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+    except ClientError as exc:
+        mapped = _map_client_error(exc, caller_query)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
 def run_read(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
              timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
     """Run one read query (routing READ, with a timeout) and return rows as dicts."""
@@ -44,29 +59,14 @@ def run_read(driver: Driver, database: str, text: str, params: dict[str, Any] | 
 def run_read_records(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
                      timeout: float = DEFAULT_TIMEOUT) -> list[Record]:
     """Like run_read, but the driver's records (graph values stay Node/Relationship/Path)."""
-    try:
+    with _mapped_errors(caller_query=False):
         records, _, _ = driver.execute_query(Query(text, timeout=timeout), params or {}, database_=database,
                                              routing_=RoutingControl.READ)
-    except _UNREACHABLE as exc:
-        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
-    except ClientError as exc:
-        mapped = _map_client_error(exc, caller_query=False)
-        if mapped is exc:
-            raise
-        raise mapped from exc
     return records
 
 
 def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T], caller_query: bool = True) -> T:
     """Run `work` in a managed READ transaction (session.execute_read), e.g. to stream a large result; Neo4j's
     complaints about a caller's query become QueryFailed (422), about our own (`caller_query=False`) stay bugs."""
-    try:
-        with driver.session(database=database, default_access_mode="READ") as session:
-            return session.execute_read(work)
-    except _UNREACHABLE as exc:
-        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
-    except ClientError as exc:
-        mapped = _map_client_error(exc, caller_query=caller_query)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+    with _mapped_errors(caller_query), driver.session(database=database, default_access_mode="READ") as session:
+        return session.execute_read(work)

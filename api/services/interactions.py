@@ -15,6 +15,7 @@ from api.services.graph_index import (
     DDINTER_GROUPS,
     DDINTER_MISSING_GROUPS,
     BuildClock,
+    BuildState,
     GraphIndex,
     cached_index,
     get_index,
@@ -171,24 +172,29 @@ class InteractionService:
         is loaded (see `BuildClock` for how fresh that view is); otherwise from one Cypher query, and the
         store starts loading in the background."""
         build = self.builds.current()
+        store = self.loaded_store(build)
+        if store is not None:
+            index = cached_index(self.key, self.database)
+            if index is None or index.build_id != store.build_id:
+                index = self.index(store.build_id)
+            return self._check_store(drugs, store, index)
         if build.complete and build.build_id is not None:
-            store = cached_store(build.build_id, self.database)
-            if store is None:
-                load_in_background(self.driver, self.database, build.build_id)
-            else:
-                index = cached_index(self.key, self.database)
-                if index is None or index.build_id != store.build_id:
-                    index = self.index(store.build_id)
-                return self._check_store(drugs, store, index)
+            load_in_background(self.driver, self.database, build.build_id)
         return self._check_cypher(drugs)
+
+    def loaded_store(self, build: BuildState) -> PairStore | None:
+        """The in-memory store of `build` if it is a complete build whose store is loaded (never queries)."""
+        if not build.complete or build.build_id is None:
+            return None
+        return cached_store(build.build_id, self.database)
 
     def check_in_memory(self, drugs: list[str]) -> dict[str, Any] | None:
         """The check when it needs no I/O and no slow warm-up (fresh build state, store, index and fuzzy matcher
         all in memory), else None: safe to run on the event loop."""
         build = self.builds.peek()
-        if build is None or not build.complete or build.build_id is None or not self.lookup.warm:
+        if build is None or not self.lookup.warm:
             return None
-        store, index = cached_store(build.build_id, self.database), cached_index(self.key, self.database)
+        store, index = self.loaded_store(build), cached_index(self.key, self.database)
         if store is None or index is None or index.build_id != store.build_id:
             return None
         return self._check_store(drugs, store, index)
