@@ -13,6 +13,7 @@ DistMult and the prior to blend in (an unconstrained grid fitted that noise; see
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,8 @@ from kg.errors import ConfigError
 COMPONENTS = ("gnn", "distmult", "degree_prior", "paths")
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 MIN_AUROC_FULL = 0.95  # validation AUROC(all candidates) floor for the top-of-ranking weight objective
-MIN_PATHS_WEIGHT = 0.5
-CHUNK = 16  # diseases scored at once  # the cross-fitted metapath regression anchors the ensemble when there is one
+MIN_PATHS_WEIGHT = 0.5  # the cross-fitted metapath regression anchors the ensemble when there is one
+CHUNK = 16  # diseases scored at once
 
 
 def _zrows(m: np.ndarray) -> np.ndarray:
@@ -61,10 +62,18 @@ class EnsembleScorer:
         if self.paths is None and self.weights[COMPONENTS.index("paths")]:
             raise ValueError("ensemble weight on 'paths' but no path scorer")
 
-    def _parts(self, diseases: np.ndarray, drugs: np.ndarray, all_parts: bool = False) -> list[np.ndarray | None]:
-        """Each component's disease × drug scores (None for a zero-weight one unless `all_parts`)."""
-        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior),
-               self.paths.matrix if self.paths is not None else None]
+    @cached_property
+    def _column(self) -> dict[int, int]:
+        """drug node row -> its column among `cand_drugs`."""
+        return {int(d): j for j, d in enumerate(self.cand_drugs)}
+
+    def _parts(self, diseases: np.ndarray, drugs: np.ndarray, all_parts: bool = False,
+               path_scores: np.ndarray | None = None) -> list[np.ndarray | None]:
+        """Each component's disease × drug scores (None for a zero-weight one unless `all_parts`);
+        `path_scores`: the path regression's, when the caller already has them."""
+        paths = (lambda *_: path_scores) if path_scores is not None else \
+            (self.paths.matrix if self.paths is not None else None)
+        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior), paths]
         return [f(diseases, drugs) if f is not None and (all_parts or w) else None
                 for f, w in zip(fns, self.weights, strict=True)]
 
@@ -76,7 +85,7 @@ class EnsembleScorer:
                           for c in np.array_split(diseases, max(1, -(-len(diseases) // CHUNK)))])
         if np.array_equal(cand_drugs, self.cand_drugs):
             return full
-        col = {int(d): j for j, d in enumerate(self.cand_drugs)}
+        col = self._column
         if all(int(d) in col for d in cand_drugs):
             return full[:, [col[int(d)] for d in cand_drugs]]
         raise ValueError("ensemble scores are defined for the run's candidate drugs only")
@@ -90,17 +99,10 @@ class EnsembleScorer:
         """Why each drug scores as it does for `disease`: every weighted component's share of the score
         (w · z over the candidate drugs) and, with the path regression, its strongest positive metapath terms.
         The path features are computed once (all candidates) and serve both the z-statistics and the terms."""
-        x = np.array([disease])
-        col = self.__dict__.get("_col")
-        if col is None:
-            col = self.__dict__["_col"] = {int(d): j for j, d in enumerate(self.cand_drugs)}
-        cols = [col[int(d)] for d in drugs]
-        terms = None
-        if self.paths is not None:
-            terms = self.paths.terms(disease, self.cand_drugs)  # n_feat × n_cand
-        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior)]
-        parts = [f(x, self.cand_drugs) if w else None for f, w in zip(fns, self.weights, strict=False)]
-        parts.append(None if terms is None else (terms.sum(0) + self.paths.intercept)[None, :])  # type: ignore[union-attr]
+        cols = [self._column[int(d)] for d in drugs]
+        terms = self.paths.terms(disease, self.cand_drugs) if self.paths is not None else None  # n_feat × n_cand
+        path_scores = None if terms is None else (terms.sum(0) + self.paths.intercept)[None, :]  # type: ignore[union-attr]
+        parts = self._parts(np.array([disease]), self.cand_drugs, path_scores=path_scores)
         shares = {name: _zrows(p)[0, cols] * w for name, w, p in zip(COMPONENTS, self.weights, parts, strict=True)
                   if w and p is not None}
         names = list(FEATURES)
@@ -117,7 +119,7 @@ class EnsembleScorer:
     def pairs(self, drugs: np.ndarray, diseases: np.ndarray) -> np.ndarray:
         uniq, inv = np.unique(np.asarray(diseases), return_inverse=True)
         m = self.matrix(uniq, self.cand_drugs)
-        col = {int(d): j for j, d in enumerate(self.cand_drugs)}
+        col = self._column
         return np.array([m[i, col[int(d)]] for d, i in zip(np.asarray(drugs), inv, strict=True)])
 
     def save(self, path: Path, paths_path: Path | None = None) -> Path:

@@ -11,12 +11,13 @@ linear score. numpy/scipy/sklearn only (no torch).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from gnn.treats.paths import FEATURES, PathGraph
+from gnn.treats.paths import FEATURES, PathGraph, VisibleProducts
 from gnn.treats.split import pair_keys
 from kg.errors import ConfigError
 
@@ -43,22 +44,20 @@ class PathScorer:
     coef: np.ndarray
     intercept: float
 
-    def _pre(self) -> dict[str, object]:
+    @cached_property
+    def _pre(self) -> VisibleProducts:
         """`visible_products` of this scorer's visible edges, computed on first use and kept."""
-        pre = self.__dict__.get("_visible_products")
-        if pre is None:
-            pre = self.__dict__["_visible_products"] = self.graph.visible_products(self.visible)
-        return pre
+        return self.graph.visible_products(self.visible)
 
     def matrix(self, diseases: np.ndarray, cand_drugs: np.ndarray) -> np.ndarray:
-        f = transform(self.graph.features(self.visible, np.asarray(diseases), np.asarray(cand_drugs), self._pre()),
+        f = transform(self.graph.features(self.visible, np.asarray(diseases), np.asarray(cand_drugs), self._pre),
                       self.scale)
         return np.tensordot(self.coef, f, axes=1) + self.intercept
 
     def terms(self, disease: int, drugs: np.ndarray) -> np.ndarray:
         """len(FEATURES) × len(drugs): each feature's term coef_i · input_i in the logit of (drug, disease);
         a column's sum plus the intercept is that drug's score."""
-        f = transform(self.graph.features(self.visible, np.array([disease]), np.asarray(drugs), self._pre()),
+        f = transform(self.graph.features(self.visible, np.array([disease]), np.asarray(drugs), self._pre),
                       self.scale)
         return self.coef[:, None] * f[:, 0, :]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,6 +89,15 @@ def topk_similarity(e: np.ndarray, k: int = TEXT_K, block: int = 1024) -> sp.csr
     return m
 
 
+class VisibleProducts(NamedTuple):
+    """`PathGraph.features`' inputs that depend only on the visible TREATS edges."""
+
+    tn: sp.csr_matrix  # damped drug × disease TREATS
+    deg_drug: np.ndarray  # visible TREATS degrees
+    deg_dis: np.ndarray
+    via: dict[str, sp.csr_matrix]  # "A"/"P"/"L" -> tn @ ASSOCIATES/PRESENTS/LOCALIZES (drug × gene/symptom/anatomy)
+
+
 @dataclass
 class PathGraph:
     """The split-independent, degree-normalised relation matrices (rows: all drugs / all diseases)."""
@@ -133,29 +143,25 @@ class PathGraph:
         }
         return cls(mats=mats, drug_text=drug_text, dis_text=dis_text)
 
-    def visible_products(self, visible: np.ndarray) -> dict[str, object]:
-        """What `features` derives from the visible TREATS edges alone (the same for every disease): the
-        damped TREATS matrix, its degrees and the drug × gene/symptom/anatomy products of the `via` paths.
-        A scorer with fixed visible edges computes this once (8.9 → ~1 ms per disease served)."""
+    def visible_products(self, visible: np.ndarray) -> VisibleProducts:
+        """What `features` derives from the visible TREATS edges alone (the same for every disease). A scorer
+        with fixed visible edges computes this once (8.9 → ~1 ms per disease served)."""
         n_drug, n_dis = self.drug_text.shape[0], self.dis_text.shape[0]
         t = sp.csr_matrix((np.ones(visible.shape[1], dtype=np.float32), (visible[0], visible[1])),
                           shape=(n_drug, n_dis))
         t.data[:] = 1.0
         tn = damp(t)
-        return {"tn": tn, "deg_drug": np.asarray(t.sum(1)).ravel(), "deg_dis": np.asarray(t.sum(0)).ravel(),
-                **{f"via_{k}": sp.csr_matrix(tn @ self.mats[k]) for k in ("A", "P", "L")}}
+        return VisibleProducts(tn, np.asarray(t.sum(1)).ravel(), np.asarray(t.sum(0)).ravel(),
+                               {k: sp.csr_matrix(tn @ self.mats[k]) for k in ("A", "P", "L")})
 
     def features(self, visible: np.ndarray, diseases: np.ndarray, cand_drugs: np.ndarray,
-                 pre: dict[str, object] | None = None) -> np.ndarray:
+                 pre: VisibleProducts | None = None) -> np.ndarray:
         """len(FEATURES) × len(diseases) × len(cand_drugs) raw feature values with `visible` TREATS edges
         (`pre`: `visible_products(visible)`, when the caller keeps it)."""
         m = self.mats
         n_drug = self.drug_text.shape[0]
         diseases, cand_drugs = np.asarray(diseases), np.asarray(cand_drugs)
-        pre = pre if pre is not None else self.visible_products(visible)
-        tn: sp.csr_matrix = pre["tn"]  # type: ignore[assignment]
-        deg_drug: np.ndarray = pre["deg_drug"]  # type: ignore[assignment]
-        deg_dis: np.ndarray = pre["deg_dis"]  # type: ignore[assignment]
+        tn, deg_drug, deg_dis, via_products = pre if pre is not None else self.visible_products(visible)
         # sparse relation matrices times dense drug/disease × selected-disease blocks: matrix-vector speed
         tc = tn[:, diseases].toarray()  # drug × selected diseases
 
@@ -166,7 +172,7 @@ class PathGraph:
             return tn @ cols_of(x)
 
         def via(k: str) -> np.ndarray:  # Drug-TREATS-Disease-X-Y-X^-1-Disease[cols]
-            return pre[f"via_{k}"] @ m[k][diseases].T.toarray()  # type: ignore[operator]
+            return via_products[k] @ m[k][diseases].T.toarray()
 
         def drug_side(x: sp.csr_matrix) -> np.ndarray:  # Drug-X-Y-X^-1-Drug-TREATS-Disease[cols]
             return x @ (x.T @ tc)
