@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 import uvicorn
 
+from api.cli import main
 from api.serve_cli import _tcp_socket
 
 
@@ -35,3 +37,8 @@ def test_worker_socket_connections_get_tcp_nodelay() -> None:
             server.close()
 
     assert asyncio.run(accepted_nodelay()) == 1
+
+
+def test_zero_workers_is_refused_by_name() -> None:
+    with pytest.raises(SystemExit, match=r"^--workers must be >= 1, got 0$"):
+        main(["serve", "--workers", "0"])
