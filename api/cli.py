@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "gnn.diagnosis.cli",
     "gnn.text.cli",
     "gnn.images.cli",
+    "gnn.pipeline.cli",
     "api.keys_cli",
     "api.serve_cli",
 ]
