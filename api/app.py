@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.docs import mount_docs
 from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.diagnosis import DiagnosisService
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Medical knowledge-graph reasoning: graph queries, drug interactions, "
         "recommendations and diagnosis, each answer with its evidence and sources.",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by mount_docs (no CDN)
+        redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
         contact={"name": "MedKG"},
         license_info={"name": "Apache-2.0 (code); data under each source's license, reported per fact"},
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", "query"], "msg": str(exc),
                                                                   "code": exc.code}]})
 
+    mount_docs(app)
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(interactions.router)
