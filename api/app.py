@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from api.docs import mount_docs
 from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.services.db import Gateway
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
 from api.services.patients import PatientService
@@ -44,10 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.driver = make_driver(settings)
+        app.state.db = Gateway(app.state.driver, settings.neo4j_database)  # every query goes through it
         app.state.services = build_services(settings, app.state.driver)
         app.state.patients = PatientService(app.state.driver, settings.neo4j_database)
         app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # never raises: see its docstring
-        app.state.semantic = SemanticService(settings, app.state.driver)  # loads the encoder on first use
+        app.state.semantic = SemanticService(settings, app.state.db)  # loads the encoder on first use
         warming = warm(app.state.services, app.state.driver)
         stop = threading.Event()
         app.state.services.interactions.builds.start_refresher(stop)

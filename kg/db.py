@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
@@ -34,8 +34,21 @@ def driver_session(settings: Settings | None = None) -> Iterator[Driver]:
         driver.close()
 
 
-def read(driver: Driver, query: str, database: str | None = None, **params: Any) -> list[dict]:
-    """Run a read query and return its rows as dicts; a dead server raises DatabaseUnavailable."""
+@runtime_checkable
+class QueryRunner(Protocol):
+    """Something that runs queries itself with its own database, timeout and error mapping (the API's gateway,
+    api/services/db.py): `read`/`write` below hand it the query instead of using a driver directly."""
+
+    def run_read(self, query: str, params: dict[str, Any]) -> list[dict]: ...
+
+    def run_write(self, query: str, params: dict[str, Any]) -> list[dict]: ...
+
+
+def read(driver: Driver | QueryRunner, query: str, database: str | None = None, **params: Any) -> list[dict]:
+    """Run a read query and return its rows as dicts; a dead server raises DatabaseUnavailable. Given a
+    QueryRunner, the query runs there (its database, its timeout)."""
+    if isinstance(driver, QueryRunner):
+        return driver.run_read(query, params)
     try:
         records, _, _ = driver.execute_query(
             query, params, database_=database or get_settings().neo4j_database, routing_=RoutingControl.READ
@@ -45,7 +58,10 @@ def read(driver: Driver, query: str, database: str | None = None, **params: Any)
     return [r.data() for r in records]
 
 
-def write(driver: Driver, query: str, database: str | None = None, **params: Any) -> list[dict]:
+def write(driver: Driver | QueryRunner, query: str, database: str | None = None, **params: Any) -> list[dict]:
+    """Run a write query and return its rows as dicts (given a QueryRunner, the query runs there)."""
+    if isinstance(driver, QueryRunner):
+        return driver.run_write(query, params)
     try:
         records, _, _ = driver.execute_query(
             query, params, database_=database or get_settings().neo4j_database, routing_=RoutingControl.WRITE

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from kg.db import read
+from api.services.errors import QueryTimeout
 from kg.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
+TIMEOUT = 5.0  # seconds: a database that cannot answer `RETURN 1` in this time is not ready
 
 
 class StoreInfo(BaseModel):
@@ -31,14 +32,15 @@ class Health(BaseModel):
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def health(request: Request) -> Health | JSONResponse:
-    """Liveness and readiness: answers `ok` only when Neo4j runs `RETURN 1`."""
+    """Liveness and readiness: answers `ok` only when Neo4j runs `RETURN 1`. Only an unreachable or timed-out
+    database is reported as down; any other failure is a bug and answers 500 (logged with the request id)."""
     t0 = time.perf_counter()
+    interactions = request.app.state.services.interactions
     try:
-        read(request.app.state.driver, "RETURN 1 AS ok")
+        request.app.state.db.read("RETURN 1 AS ok", timeout=TIMEOUT)
         latency = round((time.perf_counter() - t0) * 1000, 2)
-        interactions = request.app.state.services.interactions
         build = interactions.builds.current()
-    except (DatabaseUnavailable, Exception) as exc:
+    except (DatabaseUnavailable, QueryTimeout) as exc:
         body = Health(status="unavailable", neo4j="down", error=str(exc)[:300])
         return JSONResponse(status_code=503, content=body.model_dump())
     store = interactions.loaded_store(build)

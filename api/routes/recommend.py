@@ -16,8 +16,8 @@ from api.services.recommend import RecommenderUnavailable, RecommendService
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the treats model once at start-up (runs inside the app's lifespan, after the driver opens)."""
-    app.state.recommend = RecommendService(app.state.settings, app.state.driver)
+    """Load the treats model once at start-up (runs inside the app's lifespan, after the gateway opens)."""
+    app.state.recommend = RecommendService(app.state.settings, app.state.db)
     app.state.recommend.load()  # never raises: no model → the route answers 503
     yield
 

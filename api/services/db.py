@@ -1,4 +1,8 @@
-"""The one gateway from the API to Neo4j: read transactions, timeouts and error mapping."""
+"""The one gateway from the API to Neo4j: read and write transactions, timeouts and error mapping.
+
+Nothing else in `api/` touches the driver (tests/api/test_gateway.py checks it). `Gateway` binds the driver to the
+database of the settings given to `create_app`; the model code in `gnn/` that reads through `kg.db.read/write`
+receives the gateway in place of a driver, so its queries get the same database, timeout and error mapping."""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from neo4j.exceptions import (
+    AuthError,
     ClientError,
     ConnectionAcquisitionTimeoutError,
     ServiceUnavailable,
     SessionExpired,
 )
+from neo4j.exceptions import DatabaseUnavailable as Neo4jDatabaseUnavailable
 
 from api.services.errors import QueryFailed, QueryTimeout
 from kg.errors import DatabaseUnavailable
@@ -19,7 +25,8 @@ from neo4j import Driver, ManagedTransaction, Query, Record, RoutingControl
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0  # seconds; every API query carries a transaction timeout
-_UNREACHABLE = (ServiceUnavailable, SessionExpired, ConnectionAcquisitionTimeoutError, OSError)
+_UNREACHABLE = (ServiceUnavailable, SessionExpired, ConnectionAcquisitionTimeoutError, Neo4jDatabaseUnavailable,
+                OSError)
 
 
 def _is_timeout(exc: ClientError) -> bool:
@@ -43,7 +50,11 @@ def _mapped_errors(caller_query: bool) -> Iterator[None]:
         yield
     except _UNREACHABLE as exc:
         raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+    except AuthError as exc:  # a configuration problem, not a bug: the database is unusable to the API (503)
+        raise DatabaseUnavailable(f"Neo4j refused the API's credentials: {exc.message or exc}") from exc
     except ClientError as exc:
+        if exc.code == "Neo.ClientError.Database.DatabaseNotFound":  # the app's settings name a missing database
+            raise DatabaseUnavailable(f"Neo4j has no database of that name: {exc.message or exc}") from exc
         mapped = _map_client_error(exc, caller_query)
         if mapped is exc:
             raise
@@ -65,8 +76,58 @@ def run_read_records(driver: Driver, database: str, text: str, params: dict[str,
     return records
 
 
+def write_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
+    """Run `work` in a managed WRITE transaction; errors raised by `work` itself (e.g. InvalidInput) pass through."""
+    with _mapped_errors(caller_query=False), driver.session(database=database) as session:
+        return session.execute_write(work)
+
+
+def run_write(driver: Driver, database: str, text: str, params: dict[str, Any] | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
+    """Run one write query (routing WRITE, with a timeout) and return rows as dicts."""
+    with _mapped_errors(caller_query=False):
+        records, _, _ = driver.execute_query(Query(text, timeout=timeout), params or {}, database_=database,
+                                             routing_=RoutingControl.WRITE)
+    return [r.data() for r in records]
+
+
 def read_tx(driver: Driver, database: str, work: Callable[[ManagedTransaction], T], caller_query: bool = True) -> T:
     """Run `work` in a managed READ transaction (session.execute_read), e.g. to stream a large result; Neo4j's
     complaints about a caller's query become QueryFailed (422), about our own (`caller_query=False`) stay bugs."""
     with _mapped_errors(caller_query), driver.session(database=database, default_access_mode="READ") as session:
         return session.execute_read(work)
+
+
+class Gateway:
+    """One app's way to Neo4j: its driver, the database named by the app's settings, a timeout on every query.
+
+    Also satisfies `kg.db.QueryRunner`, so `kg.db.read(gateway, ...)` in model code runs here."""
+
+    def __init__(self, driver: Driver, database: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.driver, self.database, self.timeout = driver, database, timeout
+
+    def read(self, text: str, params: dict[str, Any] | None = None, timeout: float | None = None) -> list[dict]:
+        return run_read(self.driver, self.database, text, params, timeout or self.timeout)
+
+    def read_records(self, text: str, params: dict[str, Any] | None = None,
+                     timeout: float | None = None) -> list[Record]:
+        return run_read_records(self.driver, self.database, text, params, timeout or self.timeout)
+
+    def write(self, text: str, params: dict[str, Any] | None = None, timeout: float | None = None) -> list[dict]:
+        return run_write(self.driver, self.database, text, params, timeout or self.timeout)
+
+    def read_tx(self, work: Callable[[ManagedTransaction], T], caller_query: bool = True) -> T:
+        return read_tx(self.driver, self.database, work, caller_query)
+
+    def write_tx(self, work: Callable[[ManagedTransaction], T]) -> T:
+        return write_tx(self.driver, self.database, work)
+
+    # kg.db.QueryRunner: what kg.db.read/write call when handed the gateway instead of a driver
+    def run_read(self, text: str, params: dict[str, Any]) -> list[dict]:
+        return self.read(text, params)
+
+    def run_write(self, text: str, params: dict[str, Any]) -> list[dict]:
+        return self.write(text, params)
+
+    def close(self) -> None:
+        self.driver.close()

@@ -10,14 +10,13 @@ import re
 import secrets
 from typing import Any
 
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from pydantic import BaseModel, model_validator
 
 from api.services import serialize
-from api.services.db import run_read
+from api.services.db import run_read, write_tx
 from gnn.diagnosis.findings import SEP, parse_finding, parse_sex
 from gnn.diagnosis.knowledge import Knowledge
-from kg.errors import DatabaseUnavailable, InvalidInput, NotFound
+from kg.errors import InvalidInput, NotFound
 from neo4j import Driver, ManagedTransaction
 
 ID_PATTERN = re.compile(r"^P-[0-9a-f]{12,}$")
@@ -36,7 +35,6 @@ DIRECT_IDENTIFIERS = frozenset({
 })
 RELATION_SECTIONS = {"REPORTS": "findings", "HAS_CONDITION": "conditions", "TAKES": "medications",
                      "ALLERGIC_TO": "allergies", "HAS_IMAGE": "images"}
-_UNREACHABLE = (ServiceUnavailable, SessionExpired, OSError)
 
 READ_QUERY = """
 MATCH (p:Patient {id: $id})
@@ -113,11 +111,7 @@ class PatientService:
         self.driver, self.database = driver, database
 
     def _write(self, work):
-        try:
-            with self.driver.session(database=self.database) as session:
-                return session.execute_write(work)
-        except _UNREACHABLE as exc:
-            raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+        return write_tx(self.driver, self.database, work)
 
     @staticmethod
     def check_id(patient_id: str) -> None:

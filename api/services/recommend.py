@@ -9,11 +9,11 @@ import time
 import zipfile
 from pathlib import Path
 
+from api.services.db import Gateway
 from gnn.treats.artifacts import load_run
 from gnn.treats.recommend import Recommender, Safety, recommend
 from kg.errors import ConfigError, MedKGError
 from kg.settings import Settings
-from neo4j import Driver
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 10.0  # while no model is loadable, how often a request looks again
@@ -26,8 +26,8 @@ class RecommenderUnavailable(MedKGError):
 class RecommendService:
     """Holds the loaded Recommender (numpy score tables) for one app."""
 
-    def __init__(self, settings: Settings, driver: Driver | None, artifacts: Path | None = None) -> None:
-        self.driver = driver
+    def __init__(self, settings: Settings, db: Gateway | None, artifacts: Path | None = None) -> None:
+        self.db = db  # the model code's queries (safety, explanations) run through the app's gateway
         self.artifacts = artifacts or settings.medkg_artifacts
         self._rec: Recommender | None = None
         self._error = "not loaded yet"
@@ -57,5 +57,5 @@ class RecommendService:
         return self._rec
 
     def recommend(self, disease: str, patient: str | None, top: int, safety: Safety, explain: bool) -> dict:
-        return recommend(self.recommender, self.driver, disease, patient_id=patient, top=top, safety=safety,
+        return recommend(self.recommender, self.db, disease, patient_id=patient, top=top, safety=safety,
                          with_explanations=explain)

