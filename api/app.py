@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.docs import mount_docs
+from api.request_id import RequestId, request_id
 from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.db import Gateway
@@ -19,9 +21,10 @@ from api.services.patients import PatientService
 from api.services.semantic import SemanticService
 from api.services.state import build_services, warm
 from kg.db import make_driver
-from kg.errors import DatabaseUnavailable, InvalidInput, NotFound
+from kg.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable, NotFound
 from kg.settings import Settings, get_settings
 
+log = logging.getLogger("api")
 OPENAPI_TAGS = [
     {"name": "health", "description": "Liveness and readiness (a real Neo4j query)."},
     {"name": "drugs", "description": "Typo-tolerant drug search: names, synonyms, brand names, DrugBank ids."},
@@ -76,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit = audit
     app.state.rate_limiter = RateLimiter(settings.medkg_rate_limit, settings.medkg_rate_burst)
     app.add_middleware(BodySizeLimit, max_bytes=settings.medkg_max_body_bytes)
+    app.add_middleware(RequestId)  # added last: outermost, so even a refused body has a request id
+
+    # Domain errors -> HTTP status, here and nowhere else. Routes raise; they never build a 503 by hand.
+    @app.exception_handler(ModelUnavailable)
+    async def _model_unavailable(_: Request, exc: ModelUnavailable) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     @app.exception_handler(DatabaseUnavailable)
     async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
@@ -104,6 +113,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                                   "code": exc.code}]})
 
     mount_docs(app)
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        """The outermost boundary: an error nobody expected is a bug; logged with its request id, 500."""
+        rid = request_id(request.scope)
+        log.error("unhandled %s in %s %s [request %s]", type(exc).__name__, request.method, request.url.path, rid,
+                  exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error", "request_id": rid},
+                            headers={"X-Request-ID": rid})
+
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(interactions.router)

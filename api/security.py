@@ -22,7 +22,7 @@ from pathlib import Path
 from fastapi import HTTPException, Request
 from fastapi.security import APIKeyHeader
 
-from kg.errors import ConfigError
+from kg.errors import ConfigError, MedKGError
 from kg.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -241,5 +241,5 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(MedKGError):
+    """Control flow inside BodySizeLimit: the body passed the limit (answered 413, never seen outside)."""

@@ -33,5 +33,10 @@ class InvalidInput(MedKGError):
         self.field = field
 
 
+class ModelUnavailable(MedKGError):
+    """A model, encoder or the knowledge it needs is not loaded or not usable; the message says why and how to
+    fix it. The API answers 503 with the message (one exception handler in api/app.py)."""
+
+
 class SourceDataError(MedKGError):
     """A required source file is missing or unreadable before anything is written."""

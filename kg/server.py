@@ -230,7 +230,7 @@ db.transaction.timeout=0s
         return self.status()
 
     def _wait_ready(self, proc: subprocess.Popen, password: str, timeout: float) -> None:
-        from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+        from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
         from neo4j import GraphDatabase
 
@@ -254,7 +254,7 @@ db.transaction.timeout=0s
                 ) from exc
             except (ServiceUnavailable, SessionExpired, OSError):
                 pass
-            except Exception as exc:  # the database may still be starting
+            except (Neo4jError, DriverError) as exc:  # the database may still be starting
                 if "not available" not in str(exc).lower() and "unavailable" not in str(exc).lower():
                     raise
             time.sleep(0.5)

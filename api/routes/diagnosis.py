@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.services.diagnosis import DiagnosisService, DiagnosisUnavailable
@@ -64,18 +64,11 @@ class DiagnosisResponse(BaseModel):
 
 
 def service(request: Request) -> DiagnosisService:
+    """The app's diagnosis service; an unusable model raises DiagnosisUnavailable (503, in api/app.py)."""
     svc: DiagnosisService | None = getattr(request.app.state, "diagnosis", None)
     if svc is None:
-        raise HTTPException(status_code=503, detail="diagnosis service not started")
+        raise DiagnosisUnavailable("diagnosis service not started")
     return svc
-
-
-def run(call, *args, **kwargs) -> dict[str, Any]:
-    """Call the service; an unusable model becomes 503 with its message."""
-    try:
-        return call(*args, **kwargs)
-    except DiagnosisUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
 
 
 @router.post("/diagnosis", response_model=DiagnosisResponse, responses=UNAVAILABLE,
@@ -85,7 +78,7 @@ def diagnose(request: Request, body: DiagnosisRequest) -> dict[str, Any]:
     expected findings that are absent, each with its graph edge, and the Disease the pathology maps to.
     Unrecognised inputs are listed, never dropped; 422 when no finding is given or none is recognised."""
     svc = service(request)
-    answer = run(svc.diagnose, body.age, body.sex, body.evidences, body.symptoms, body.text, body.top)
+    answer = svc.diagnose(body.age, body.sex, body.evidences, body.symptoms, body.text, body.top)
     request.app.state.audit.record(request.state.api_key, "diagnosis", None, findings=len(answer["findings"]),
                                    model=answer["model"].get("name"))
     return answer

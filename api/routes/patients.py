@@ -8,9 +8,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.routes.diagnosis import UNAVAILABLE, DiagnosisResponse, run, service
+from api.routes.diagnosis import UNAVAILABLE, DiagnosisResponse, service
+from api.services.diagnosis import DiagnosisUnavailable
 from api.services.patients import NoIdentifiers, PatientService
-from kg.errors import InvalidInput, NotFound
+from kg.errors import InvalidInput, ModelUnavailable, NotFound
 
 router = APIRouter(tags=["patients"])
 T = TypeVar("T")
@@ -66,6 +67,9 @@ def _audited(request: Request, action: str, patient_id: str | None, work: Callab
     except HTTPException as exc:
         audit.record(key, action, patient_id, outcome=f"error {exc.status_code}", **extra)
         raise
+    except ModelUnavailable:  # answered 503 by api/app.py's handler
+        audit.record(key, action, patient_id, outcome="error 503", **extra)
+        raise
     if isinstance(result, dict) and action == "patient.create":
         patient_id = result["id"]
     audit.record(key, action, patient_id, outcome="ok", **extra)
@@ -79,7 +83,7 @@ def create_patient(request: Request, body: PatientIn) -> dict[str, Any]:
     evidence codes are refused (422 naming the item); nothing else about the person is stored."""
     kb = service(request).kb
     if kb is None:
-        raise HTTPException(status_code=503, detail=service(request).error or "DDXPlus knowledge not loaded")
+        raise DiagnosisUnavailable(service(request).error or "DDXPlus knowledge not loaded")
 
     def work() -> dict[str, Any]:
         pid = _patients(request).create(body.age, body.sex, body.evidences, kb)
@@ -105,7 +109,7 @@ def diagnose_patient(request: Request, patient_id: PatientId,
 
     def work() -> dict[str, Any]:
         age, sex, codes = _patients(request).for_diagnosis(patient_id)
-        return run(svc.diagnose_patient, patient_id, age, sex, codes, top)
+        return svc.diagnose_patient(patient_id, age, sex, codes, top)
 
     return _audited(request, "patient.diagnose", patient_id, work, top=top)
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.security import ANY_ROLE, Role
-from api.services.recommend import RecommenderUnavailable, RecommendService
+from api.services.recommend import RecommendService
 
 
 @asynccontextmanager
@@ -71,7 +71,4 @@ def recommendations(
             raise HTTPException(status_code=403, detail=f"role {key.role!r} may not read patient data; "
                                 "recommendations for a patient need a clinician key")
         request.app.state.audit.record(key, "recommend", patient, disease=disease)
-    try:
-        return service.recommend(disease, patient, top, safety, explain)
-    except RecommenderUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return service.recommend(disease, patient, top, safety, explain)  # no model: 503 (api/app.py)

@@ -93,17 +93,11 @@ class ClassifyResponse(BaseModel):
 
 
 def _service(request: Request) -> SemanticService:
+    """The app's semantic service; a missing encoder/classifier raises SemanticUnavailable (503, api/app.py)."""
     svc = getattr(request.app.state, "semantic", None)
     if svc is None:
-        raise HTTPException(status_code=503, detail="semantic search service not started")
+        raise SemanticUnavailable("semantic search service not started")
     return svc
-
-
-def _run(fn, *args: Any) -> dict[str, Any]:
-    try:
-        return fn(*args)
-    except SemanticUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
 
 
 @router.get("/search", response_model=SearchResponse, summary="Hybrid semantic + fulltext + exact search")
@@ -118,7 +112,7 @@ def search(request: Request,
     wanted = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
     if not q.strip():
         raise HTTPException(status_code=422, detail=[{"loc": ["query", "q"], "msg": "q is blank"}])
-    return _run(_service(request).search, q, wanted, k)
+    return _service(request).search(q, wanted, k)
 
 
 @router.get("/search/similar/{label}/{node_id:path}", response_model=SimilarResponse, responses=UNAVAILABLE,
@@ -127,18 +121,18 @@ def similar(request: Request, label: Annotated[str, Path(examples=["Disease"])],
             node_id: Annotated[str, Path(description="the node's id", examples=["DOID:5844"])],
             k: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
     """The k nodes whose stored text embeddings are nearest to this node's (itself left out)."""
-    return _run(_service(request).similar, label, node_id, k)
+    return _service(request).similar(label, node_id, k)
 
 
 @router.post("/text/findings", response_model=FindingsResponse, responses=UNAVAILABLE,
              summary="Free text → DDXPlus evidences and MeSH symptoms it mentions")
 def findings(request: Request, body: FindingsRequest) -> dict[str, Any]:
     """Each finding with its best cosine over the text's sentences and clauses (no negation handling)."""
-    return _run(_service(request).findings, body.text, body.threshold, body.limit)
+    return _service(request).findings(body.text, body.threshold, body.limit)
 
 
 @router.post("/text/classify", response_model=ClassifyResponse, responses=UNAVAILABLE,
              summary="Free-text complaint → Symptom2Disease label and probability")
 def classify(request: Request, body: ClassifyRequest) -> dict[str, Any]:
     """The trained complaint classifier (artifacts/text/symptom2disease); 503 if it has not been trained."""
-    return _run(_service(request).classify, body.text, body.top)
+    return _service(request).classify(body.text, body.top)

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from api.services.db import run_read
+from api.services.errors import ENCODER_MISSING, UNREADABLE_ARTEFACT, QueryTimeout
 from gnn.diagnosis.baseline import GraphBaseline
 from gnn.diagnosis.findings import match_symptom, parse_finding, parse_patient
 from gnn.diagnosis.knowledge import Knowledge, default_knowledge
 from gnn.diagnosis.service import FILES, Diagnoser, DiagnosisResult, EvidenceRef
-from kg.errors import DatabaseUnavailable, InvalidInput
+from kg.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
 from kg.settings import Settings
 from neo4j import Driver
 
@@ -51,7 +52,7 @@ RETURN p.id AS id, p.name AS name, COLLECT {
 } AS diseases"""
 
 
-class DiagnosisUnavailable(Exception):
+class DiagnosisUnavailable(ModelUnavailable):
     """The diagnosis model could not be loaded; the message says why (HTTP 503)."""
 
 
@@ -127,17 +128,13 @@ class DiagnosisService:
         self.cache: dict[tuple, dict] = {}  # (patient id, findings, top) -> answer; evicted on delete
         try:
             self.kb = default_knowledge(settings.medkg_data_dir)
-        except Exception as exc:  # DDXPlus files missing or unreadable
+        except UNREADABLE_ARTEFACT as exc:  # DDXPlus files missing or unreadable
             self.error = f"diagnosis unavailable: cannot read the DDXPlus knowledge ({exc})"
             log.error("%s", self.error)
             self.graph = GraphKnowledge(links={}, source="none")
             return
-        try:
-            self.graph = self._graph_knowledge()
-            self._load()
-        except Exception as exc:  # start-up must not fail because of diagnosis
-            self.diagnoser, self.error = None, f"diagnosis unavailable: {type(exc).__name__}: {exc}"
-            log.exception("diagnosis: start-up failed")
+        self.graph = self._graph_knowledge()  # each step keeps its expected failures (graph down, bad artefact)
+        self._load()  # as `error`, so start-up never fails because of diagnosis
 
     # ----- loading ------------------------------------------------------------------------------------
     def _graph_knowledge(self) -> GraphKnowledge:
@@ -148,7 +145,7 @@ class DiagnosisService:
             if set(g.links) == set(self.kb.pathologies):
                 return g
             why = f"the graph links {len(g.links)} of {len(self.kb.pathologies)} DDXPlus pathologies"
-        except Exception as exc:  # Neo4j down or empty: serve from the DDXPlus files, retry later
+        except (DatabaseUnavailable, QueryTimeout) as exc:  # Neo4j down: serve from the DDXPlus files, retry later
             why = f"graph not readable at start-up ({str(exc)[:200]})"
         log.warning("diagnosis: %s; using the DDXPlus release's links until the graph answers", why)
         return GraphKnowledge(links=self.kb.links, source=f"ddxplus files ({why})")
@@ -168,7 +165,7 @@ class DiagnosisService:
             if missing:
                 raise ValueError(f"incomplete: missing {', '.join(missing)}")
             self.diagnoser = Diagnoser.load(self.folder, self.kb, links=self.graph.links)
-        except Exception as exc:
+        except UNREADABLE_ARTEFACT as exc:
             self.diagnoser = None
             self.error = (f"diagnosis model artefact in {self.folder} is unusable ({type(exc).__name__}: "
                           f"{str(exc)[:300]}); retrain it with `medkg diagnose train` or remove the folder "
@@ -190,7 +187,7 @@ class DiagnosisService:
             self._next_retry = time.monotonic() + GRAPH_RETRY_SECONDS
             try:
                 g = GraphKnowledge.from_graph(self.driver, self.settings.neo4j_database)
-            except Exception:
+            except (DatabaseUnavailable, QueryTimeout):
                 return
             if set(g.links) != set(self.kb.pathologies):
                 return
@@ -251,7 +248,7 @@ class DiagnosisService:
         try:
             matcher = self._text_matcher()
             found = matcher.match(text)
-        except Exception as exc:  # encoder missing, model files missing: say so, never drop silently
+        except ENCODER_MISSING as exc:  # encoder missing, model files missing: say so, never drop silently
             log.error("diagnosis: free-text matching failed: %s", exc)
             return [], {"input": text, "status": "unprocessed", "reason": f"free-text matching failed: {exc}"}
         matches = [{"evidence": f.id, "question": self.kb.evidences[f.id].question, "span": f.matched,

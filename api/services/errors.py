@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+import zipfile
+
 from kg.errors import MedKGError
+
+# What loading a saved file can raise when it is missing, partial, corrupt or of another version (TypeError: a
+# config whose keys the code no longer takes). Anything else while loading is a bug and is not caught.
+UNREADABLE_ARTEFACT = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, RuntimeError,
+                       pickle.UnpicklingError, zipfile.BadZipFile, MedKGError)
+# What building an optional encoder can raise: package or files missing, an unusable install
+ENCODER_MISSING = (ImportError, OSError, ValueError, RuntimeError, MedKGError)
 
 
 class QueryRefused(MedKGError):

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from api.services.db import run_read
+from api.services.errors import QueryTimeout
+from kg.errors import DatabaseUnavailable
 from kg.resolve.normalise import normalise
 from neo4j import Driver
 
@@ -211,8 +213,10 @@ class BuildClock:
                 try:
                     if self.ttl > 0:  # (ttl may be changed while running)
                         self.refresh()
-                except Exception as exc:  # Neo4j down: the view expires and requests see the error
+                except (DatabaseUnavailable, QueryTimeout) as exc:  # the view expires; requests see the error
                     log.debug("build state not refreshed: %s", exc)
+                except Exception:  # the thread's outermost boundary: a bug, logged; the thread keeps going
+                    log.exception("build clock: unexpected error")
 
         thread = threading.Thread(target=loop, name="medkg-build-clock", daemon=True)
         thread.start()

@@ -18,6 +18,8 @@ from itertools import combinations
 from typing import Any
 
 from api.services.db import read_tx, run_read
+from api.services.errors import QueryTimeout
+from kg.errors import DatabaseUnavailable
 from neo4j import Driver, ManagedTransaction, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -120,8 +122,10 @@ def load_in_background(driver: Driver, database: str, build_id: str) -> None:
     def work() -> None:
         try:
             get_store(driver, database, build_id)
-        except Exception as exc:  # Neo4j down: checks keep using Cypher and the next one retries
+        except (DatabaseUnavailable, QueryTimeout) as exc:  # checks keep using Cypher; the next one retries
             log.info("interaction store for build %s not loaded: %s", build_id, exc)
+        except Exception:  # the thread's outermost boundary: a bug, logged (checks keep using Cypher)
+            log.exception("interaction store for build %s: unexpected error", build_id)
         finally:
             with _LOCK:
                 _LOADING.discard(key)

