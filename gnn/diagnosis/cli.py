@@ -156,6 +156,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="training epochs (default 40)")
     p.add_argument("--seed", type=int, default=0, help="training seed (train)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="CV seeds (evaluate; default 0 1 2)")
-    p.add_argument("--folds", type=int, default=None, help="CV folds (evaluate; default 5)")
+    p.add_argument("--folds", type=int, default=None, help="CV folds (evaluate; default 3)")
     add_json_flag(p)
     p.set_defaults(func=cmd_diagnose)

@@ -29,7 +29,7 @@ class DiagnosisConfig(FamilyConfig):
     dim: int = 64
     heads: int = 4
     layers: int = 1
-    folds: int = 5  # outer CV folds (evaluate)
+    folds: int = 3  # outer CV folds (evaluate); 3, not 5: each outer fold trains 1 + inner_folds models
     inner_folds: int = 2  # cross-fitting folds that choose the ensemble weights and the threshold
 
     def model_config(self, seed: int | None = None):
@@ -72,7 +72,7 @@ class DiagnosisFamily(ModelFamily):
             parser.add_argument("--inner-folds", type=int, default=None,
                                 help="cross-fitting folds choosing ensemble weights and threshold (default 2)")
         if verb == "evaluate":
-            parser.add_argument("--folds", type=int, default=None, help="outer CV folds (default 5)")
+            parser.add_argument("--folds", type=int, default=None, help="outer CV folds (default 3)")
         if verb == "predict":
             parser.add_argument("--input", required=True, help="CSV with columns age, sex, features")
             parser.add_argument("--output", default=None, help="JSONL output (default: stdout)")
@@ -102,12 +102,17 @@ class DiagnosisFamily(ModelFamily):
         dx.threshold = recipe.thresholds["attention+graph"]
         dx.metrics.update(train_data=str(path), recipe=recipe.to_dict(),
                           train_seconds=round(time.perf_counter() - t0, 1))
+        return self.save_run(dx, config, checksums)
+
+    def save_run(self, dx: Any, config: DiagnosisConfig, checksums: dict[str, str] | None = None) -> RunManifest:
+        """Save a fitted Diagnoser as a new run (and the latest) through the artefact store."""
         store = self.store(config.artifacts)
-        metrics = {"n_patients": len(rows), "final_loss": dx.metrics["final_loss"],
+        metrics = {"n_patients": dx.metrics.get("n_patients"), "final_loss": dx.metrics.get("final_loss"),
                    "graph_weight": dx.graph_weight, "graph_clip": dx.graph_clip,
-                   "differential_threshold": dx.threshold, "train_seconds": dx.metrics["train_seconds"]}
+                   "differential_threshold": dx.threshold, "train_seconds": dx.metrics.get("train_seconds")}
         man = RunManifest(family=self.name, model_run=store.new_run_name(config.seed), artifact_format=0,
-                          seed=config.seed, config=config.to_dict(), metrics=metrics, data_checksums=checksums)
+                          seed=config.seed, config=config.to_dict(), metrics=metrics,
+                          data_checksums=checksums or {})
         store.save(man, dx.write_files)
         return man
 

@@ -79,11 +79,17 @@ class TextFamily(ModelFamily):
         train_acc = float((clf.predict_proba(ds.texts, whole, mean).argmax(axis=1)
                            == [clf.classes.index(y) for y in ds.labels]).mean())
         clf.meta = {"model": MODEL_DESCRIPTION, "data": str(path), "duplicates_dropped": ds.duplicates_dropped}
-        store = self.store(config.artifacts)
         metrics = {"n_complaints": len(ds.texts), "n_classes": len(clf.classes), "train_accuracy": train_acc,
                    "train_seconds": round(time.perf_counter() - t0, 1)}
+        return self.save_run(clf, config, metrics, checksums)
+
+    def save_run(self, clf: Any, config: TextConfig, metrics: dict[str, Any],
+                 checksums: dict[str, str] | None = None) -> RunManifest:
+        """Save a fitted ComplaintClassifier as a new run (and the latest) through the artefact store."""
+        store = self.store(config.artifacts)
         man = RunManifest(family=self.name, model_run=store.new_run_name(config.seed), artifact_format=0,
-                          seed=config.seed, config=config.to_dict(), metrics=metrics, data_checksums=checksums)
+                          seed=config.seed, config=config.to_dict(), metrics=metrics,
+                          data_checksums=checksums or {})
         store.save(man, clf.write_files)
         return man
 
