@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/bench_diagnosis.py [--patients 300] [--repeats 5] [--threads 1] [--json]
 Figures are medians over repeats; the graph baseline (naive Bayes over the links, same parsing and the
-same evidence explanation) is measured in the same run. Needs the default model (`medkg diagnose train`).
+same evidence explanation) is measured in the same run. Needs a trained run (`medkg train diagnosis`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from gnn.diagnosis.findings import parse_patient
 from gnn.diagnosis.knowledge import default_knowledge
 from gnn.diagnosis.patients import read_patients, sample_path
-from gnn.diagnosis.service import Diagnoser
+from gnn.pipeline.registry import get_family
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     kb = default_knowledge()
-    diagnoser = Diagnoser.load()
+    diagnoser = get_family("diagnosis").load()
     rows = read_patients(sample_path(), kb)
     inputs = [(r.patient.age, r.patient.sex, r.patient.tokens) for r in rows[: args.patients]]
 

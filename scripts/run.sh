@@ -18,8 +18,10 @@ $M text embed-graph
 # a missing run, or one saved in an older artifact format, is (re)trained
 .venv/bin/python -c "from gnn.treats.artifacts import load_run; load_run()" >/dev/null 2>&1 \
   || { echo "== training drug recommendation (treats)"; $M train treats; }
-[ -f "$ART/diagnosis/model.pt" ] || { echo "== training diagnosis"; $M diagnose train; }
-[ -f "$ART/text/symptom2disease/model.npz" ] || { echo "== training text classifier"; $M text train; }
+# the artefact store answers: a latest run in the current artifact format (else train one)
+has_run() { .venv/bin/python -c "import sys; from gnn.pipeline.registry import get_family as g; g(sys.argv[1]).store().manifest()" "$1" >/dev/null 2>&1; }
+has_run diagnosis || { echo "== training diagnosis"; $M train diagnosis; }
+has_run text || { echo "== training text classifier"; $M train text; }
 [ -f "$ART/images/model.pt" ] || { echo "== training image encoder"; $M images train; }
 if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
   $M keys create --name local-admin --role admin --json \

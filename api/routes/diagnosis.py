@@ -47,6 +47,9 @@ class CandidateOut(BaseModel):
     probability: float
     icd10: str
     severity: int
+    in_differential: bool = Field(default=False, description="probability ≥ the model run's differential "
+                                  "threshold (model.differential_threshold, chosen by cross-fitting; "
+                                  "docs/diagnosis.md); always false for the graph baseline")
     diseases: list[dict[str, Any]] = Field(description="Pathology-MAPS_TO->Disease (DOID) with provenance")
     supporting: list[FindingRef]
     absent: list[FindingRef]

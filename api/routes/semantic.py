@@ -90,6 +90,7 @@ class ClassifyResponse(BaseModel):
     probability: float
     top: list[LabelProbability]
     model: str
+    model_run: str | None = Field(default=None, description="the text family's run that answered (artifacts/text)")
 
 
 def _service(request: Request) -> SemanticService:

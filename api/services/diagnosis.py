@@ -151,31 +151,37 @@ class DiagnosisService:
         return GraphKnowledge(links=self.kb.links, source=f"ddxplus files ({why})")
 
     def _load(self) -> None:
-        present = [f for f in FILES[:3] if (self.folder / f).exists()]
-        if not present:
+        """The latest run of the diagnosis family (gnn/diagnosis/family.py), or the graph baseline if none."""
+        from gnn.pipeline.registry import get_family
+
+        family = get_family("diagnosis")
+        store = family.store(self.settings.medkg_artifacts)
+        if store.latest_name() is None and not any((self.folder / f).exists() for f in FILES[:3]):
             self.diagnoser = BaselineDiagnoser(self.kb, self.graph.links)
             self.model_info = {"name": BASELINE_NAME, "version": BASELINE_VERSION, "links": self.graph.source,
                                "note": f"no trained model under {self.folder}; answers come from the graph "
                                        "baseline (naive Bayes over Pathology-HAS_SYMPTOM/HAS_ANTECEDENT links); "
-                                       "run `medkg diagnose train` for the attention+graph model"}
+                                       "run `medkg train diagnosis` for the attention+graph model"}
             log.warning("diagnosis: %s", self.model_info["note"])
             return
         try:
-            missing = [f for f in FILES[:3] if f not in present]
-            if missing:
-                raise ValueError(f"incomplete: missing {', '.join(missing)}")
-            self.diagnoser = Diagnoser.load(self.folder, self.kb, links=self.graph.links)
+            if store.latest_name() is None:  # model files directly in the folder: the layout before the store
+                raise ValueError("outdated layout (model files outside a run folder, no `latest` run)")
+            self.diagnoser = family.load(None, self.settings.medkg_artifacts, kb=self.kb, links=self.graph.links)
         except UNREADABLE_ARTEFACT as exc:
             self.diagnoser = None
             self.error = (f"diagnosis model artefact in {self.folder} is unusable ({type(exc).__name__}: "
-                          f"{str(exc)[:300]}); retrain it with `medkg diagnose train` or remove the folder "
+                          f"{str(exc)[:300]}); retrain it with `medkg train diagnosis` or remove the folder "
                           "to serve the graph baseline")
             log.error("diagnosis: %s", self.error)
             return
-        metrics = self.diagnoser.metrics
-        self.model_info = {"name": "attention+graph", "version": f"sha256:{_sha(self.folder / 'model.pt')}",
-                           "artefact": str(self.folder), "links": self.graph.source,
-                           "trained_on": metrics.get("n_patients"), "train_data": metrics.get("train_data")}
+        run = self.diagnoser.run
+        self.model_info = {"name": "attention+graph", "version": f"sha256:{_sha(Path(run.folder) / 'model.pt')}",
+                           "run": run.model_run, "artefact": run.folder, "links": self.graph.source,
+                           "trained_on": run.metrics.get("n_patients"),
+                           "train_data": self.diagnoser.metrics.get("train_data"),
+                           "differential_threshold": self.diagnoser.threshold,
+                           "graph_weight": self.diagnoser.graph_weight}
 
     def _refresh_graph(self) -> None:
         """If the graph was not readable at start-up, try again (at most every 30 s) and re-link the model."""
@@ -297,6 +303,7 @@ class DiagnosisService:
             differential.append({
                 "rank": rank, "pathology": c.disease, "name": info.get("name", c.disease),
                 "probability": round(c.probability, 6), "icd10": c.icd10, "severity": c.severity,
+                "in_differential": res.threshold is not None and c.probability >= res.threshold,
                 "diseases": info.get("diseases", []),
                 "supporting": [self._ref(c.disease, s) for s in c.supporting],
                 "absent": [self._ref(c.disease, a) for a in c.absent]})

@@ -86,16 +86,16 @@ class SemanticService:
     def _load_classifier(self) -> Any:
         with self._lock:
             if self._classifier is None:
-                from gnn.text.classifier import ComplaintClassifier
+                from gnn.pipeline.registry import get_family
 
-                folder = self.settings.medkg_artifacts / "text" / "symptom2disease"
+                folder = self.settings.medkg_artifacts / "text"
                 try:
-                    self._classifier = ComplaintClassifier.load(folder)
+                    self._classifier = get_family("text").load(None, self.settings.medkg_artifacts)
                 except MedKGError as exc:
                     raise SemanticUnavailable(f"complaint classifier unavailable: {exc}") from exc
                 except UNREADABLE_ARTEFACT as exc:  # corrupt/partial files
                     raise SemanticUnavailable(f"complaint classifier unavailable: unreadable artefact in {folder} "
-                                              f"({type(exc).__name__}: {exc}); retrain it with `medkg text train`"
+                                              f"({type(exc).__name__}: {exc}); retrain it with `medkg train text`"
                                               ) from exc
             return self._classifier
 
@@ -162,4 +162,5 @@ class SemanticService:
         order = probs.argsort()[::-1][:top]
         ranked = [{"label": clf.classes[i], "probability": round(float(probs[i]), 4)} for i in order]
         return {"label": ranked[0]["label"], "probability": ranked[0]["probability"], "top": ranked,
-                "model": "Symptom2Disease: TF-IDF + MiniLM + logistic regression (docs/text.md)"}
+                "model": "Symptom2Disease: TF-IDF + MiniLM + logistic regression (docs/text.md)",
+                "model_run": clf.meta.get("model_run")}

@@ -25,6 +25,7 @@ FILES = ("model.pt", "vocab.json", "config.json", "metrics.json")
 
 
 def artifacts_dir() -> Path:
+    """The diagnosis family's store folder (run folders and the `latest` pointer)."""
     return get_settings().medkg_artifacts / "diagnosis"
 
 
@@ -59,6 +60,8 @@ class DiagnosisResult:
     unrecognised: list[str]
     attention: dict[str, float] = field(default_factory=dict)
     model: str = "attention+graph"
+    #: the differential a user gets: candidates with probability ≥ this (chosen by cross-fitting, docs)
+    threshold: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,12 +71,15 @@ class Diagnoser:
     """The attention model over findings, ensembled with the graph baseline (bounded graph bonus)."""
 
     def __init__(self, model: FindingsAttention, vocab: Vocab, kb: Knowledge, cfg: ModelConfig,
-                 links: Mapping[str, Mapping[str, float]] | None = None, metrics: dict | None = None) -> None:
+                 links: Mapping[str, Mapping[str, float]] | None = None, metrics: dict | None = None,
+                 graph_weight: float = GRAPH_WEIGHT, graph_clip: float = GRAPH_CLIP,
+                 threshold: float | None = None) -> None:
         self.model = model.eval()
         self.vocab = vocab
         self.kb = kb
         self.cfg = cfg
         self.metrics = metrics or {}
+        self.graph_weight, self.graph_clip, self.threshold = graph_weight, graph_clip, threshold
         self.graph = GraphBaseline(links if links is not None else kb.links, kb.evidences)
         if self.graph.pathologies != kb.pathologies:
             raise ConfigError("the graph links name other pathologies than the DDXPlus release")
@@ -98,33 +104,29 @@ class Diagnoser:
                    "final_loss": round(losses[-1], 4), "losses": [round(x, 4) for x in losses]}
         return cls(model, vocab, kb, cfg, metrics=metrics)
 
-    def save(self, folder: Path | None = None) -> Path:
-        folder = folder or artifacts_dir()
+    def write_files(self, out: ArtefactBatch, folder: Path) -> None:
+        """Add the model's files to a run folder being saved by the artefact store."""
         config = {"model": self.cfg.to_dict(), "pathologies": list(self.kb.pathologies),
-                  "ensemble": {"graph_weight": GRAPH_WEIGHT, "graph_clip": GRAPH_CLIP}}
-        evaluation = folder / "evaluation.json"
-        if evaluation.exists():  # the latest `medkg diagnose evaluate` summary travels with the weights
-            ev = json.loads(evaluation.read_text())
-            self.metrics["evaluation"] = {k: ev.get(k) for k in ("split", "ensemble", "summary")}
-        with ArtefactBatch() as out:  # the files replace the previous model together, or none does
-            out.torch(folder / "model.pt", self.model.state_dict())
-            out.json(folder / "vocab.json", self.vocab.to_dict())
-            out.json(folder / "config.json", config, indent=2)
-            out.json(folder / "metrics.json", self.metrics, indent=2)
-        return folder
+                  "ensemble": {"graph_weight": self.graph_weight, "graph_clip": self.graph_clip},
+                  "differential_threshold": self.threshold}
+        out.torch(folder / "model.pt", self.model.state_dict())
+        out.json(folder / "vocab.json", self.vocab.to_dict())
+        out.json(folder / "config.json", config, indent=2)
+        out.json(folder / "metrics.json", self.metrics, indent=2)
 
     @classmethod
-    def exists(cls, folder: Path | None = None) -> bool:
-        folder = folder or artifacts_dir()
+    def exists(cls, folder: Path) -> bool:
         return all((folder / f).exists() for f in FILES[:3])
 
     @classmethod
-    def load(cls, folder: Path | None = None, kb: Knowledge | None = None,
+    def load(cls, folder: Path, kb: Knowledge | None = None,
              links: Mapping[str, Mapping[str, float]] | None = None) -> Diagnoser:
-        """Load the saved model (weights_only); `links` {pathology: {evidence: weight}} may come from Neo4j."""
-        folder = folder or artifacts_dir()
-        if not cls.exists(folder):
-            raise ConfigError(f"no trained diagnosis model in {folder}: run `medkg diagnose train`")
+        """Load the files of one run folder (weights_only); `links` {pathology: {evidence: weight}} may come
+        from Neo4j. Callers go through `DiagnosisFamily.load`, which checks the run's manifest first."""
+        missing = [f for f in FILES[:3] if not (folder / f).exists()]
+        if missing:
+            raise ConfigError(f"diagnosis model run {folder} is incomplete: missing {', '.join(missing)}; "
+                              "retrain with `medkg train diagnosis`")
         kb = kb or default_knowledge()
         config = json.loads((folder / "config.json").read_text())
         if tuple(config["pathologies"]) != kb.pathologies:
@@ -135,7 +137,11 @@ class Diagnoser:
         model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
         metrics_file = folder / "metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-        return cls(model, vocab, kb, cfg, links=links, metrics=metrics)
+        ens = config.get("ensemble", {})
+        return cls(model, vocab, kb, cfg, links=links, metrics=metrics,
+                   graph_weight=float(ens.get("graph_weight", GRAPH_WEIGHT)),
+                   graph_clip=float(ens.get("graph_clip", GRAPH_CLIP)),
+                   threshold=config.get("differential_threshold"))
 
     # ----- scoring ------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -149,7 +155,8 @@ class Diagnoser:
         for i in range(0, len(patients), batch_size):
             chunk = patients[i : i + batch_size]
             logits, _ = self._logits(chunk)
-            s = logits + graph_bonus(self.graph.log_scores([p.evidences for p in chunk]))
+            s = logits + graph_bonus(self.graph.log_scores([p.evidences for p in chunk]), self.graph_weight,
+                                     self.graph_clip)
             s -= s.max(axis=1, keepdims=True)
             e = np.exp(s)
             out.append(e / e.sum(axis=1, keepdims=True))
@@ -179,7 +186,8 @@ class Diagnoser:
         """Ranked differential for one patient; raises InvalidInput on empty findings or bad age/sex."""
         patient = parse_patient(age, sex, findings, self.kb, symptom_names)
         logits, attn = self._logits([patient])
-        s = logits[0] + graph_bonus(self.graph.log_scores([patient.evidences]))[0]
+        s = logits[0] + graph_bonus(self.graph.log_scores([patient.evidences]), self.graph_weight,
+                                    self.graph_clip)[0]
         probs = np.exp(s - s.max())
         probs /= probs.sum()
         weights = attn[0, 3 : 3 + len(patient.findings)].tolist()
@@ -188,4 +196,5 @@ class Diagnoser:
             findings=patient.tokens,
             unrecognised=patient.unrecognised,
             attention={t: round(w, 4) for t, w in zip(patient.tokens, weights, strict=True)},
+            threshold=self.threshold,
         )

@@ -13,6 +13,8 @@ from gnn.pipeline.family import ModelFamily
 from kg.errors import ConfigError
 
 FAMILIES: dict[str, str] = {
+    "diagnosis": "gnn.diagnosis.family:DiagnosisFamily",
+    "text": "gnn.text.family:TextFamily",
 }
 
 

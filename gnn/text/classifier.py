@@ -1,13 +1,13 @@
 """Complaint → Symptom2Disease label: logistic regression on [TF-IDF words, encoder vectors].
 
 Features: sublinear TF-IDF of words, the whole-complaint vector and the mean of its sentence vectors
-(both scaled by `EMB_WEIGHT`). Saved as plain arrays (npz + json), no pickle.
+(both scaled by `EMB_WEIGHT`). Saved as plain arrays (npz + json, no pickle) in a run folder of the
+artefact store (gnn/text/family.py); evaluation is `TextFamily.evaluate` (`medkg evaluate text`).
 """
 
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,6 @@ import scipy.sparse as sp
 
 from gnn.artifacts_io import ArtefactBatch
 from kg.errors import ConfigError
-from kg.settings import get_settings
 
 C = 100.0
 EMB_WEIGHT = 0.5
@@ -26,14 +25,8 @@ MAX_ITER = 5000
 TEST_FRACTION = 0.2
 EVAL_SEEDS = (1000, 1001, 1002, 1003, 1004)
 MODEL_NAME = "symptom2disease"
-
-
-def model_dir() -> Path:
-    return get_settings().medkg_artifacts / "text" / MODEL_NAME
-
-
-def cache_path() -> Path:
-    return get_settings().medkg_artifacts / "text" / "cache" / "complaint-embeddings.npz"
+MODEL_DESCRIPTION = f"LR(C={C:g}) on TF-IDF words + {EMB_WEIGHT:g}*[MiniLM text, MiniLM sentence-mean]"
+BASELINE_DESCRIPTION = f"LR(C={BASELINE_C:g}) on TF-IDF words (sublinear)"
 
 
 def _tfidf():
@@ -92,20 +85,19 @@ class ComplaintClassifier:
     def predict(self, texts: list[str], whole: np.ndarray, mean: np.ndarray) -> list[str]:
         return [self.classes[i] for i in self.predict_proba(texts, whole, mean).argmax(axis=1)]
 
-    def save(self, folder: Path) -> Path:
+    def write_files(self, out: ArtefactBatch, folder: Path) -> None:
+        """Add the classifier's files to a run folder being saved by the artefact store."""
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         meta = {**self.meta, "classes": self.classes, "c": C, "emb_weight": EMB_WEIGHT}
-        with ArtefactBatch() as out:  # both files replace the previous classifier together, or neither does
-            out.npz(folder / "model.npz", idf=self.idf, coef=self.coef, intercept=self.intercept,
-                    terms=np.array(terms))
-            out.json(folder / "meta.json", meta, indent=2, default=str)
-        return folder
+        out.npz(folder / "model.npz", idf=self.idf, coef=self.coef, intercept=self.intercept, terms=np.array(terms))
+        out.json(folder / "meta.json", meta, indent=2, default=str)
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> ComplaintClassifier:
-        folder = folder or model_dir()
+    def load(cls, folder: Path) -> ComplaintClassifier:
+        """The files of one run folder; callers go through `TextFamily.load`, which checks the manifest."""
         if not (folder / "model.npz").exists() or not (folder / "meta.json").exists():
-            raise ConfigError(f"no trained complaint classifier in {folder}: run `medkg text train` first")
+            raise ConfigError(f"text model run {folder} is incomplete (model.npz or meta.json missing): run "
+                              "`medkg train text`")
         meta = json.loads((folder / "meta.json").read_text())
         with np.load(folder / "model.npz") as z:
             terms = z["terms"].tolist()
@@ -118,50 +110,45 @@ def _stack(words, whole: np.ndarray, mean: np.ndarray):
     return sp.hstack([words, sp.csr_matrix(dense)]).tocsr()
 
 
-def baseline_predict(train_texts: list[str], train_labels: list[str], test_texts: list[str]) -> list[str]:
-    """TF-IDF (sublinear, words) + logistic regression (C=10): the named simple baseline."""
+def baseline_proba(train_texts: list[str], train_labels: list[str], test_texts: list[str]
+                   ) -> tuple[list[str], np.ndarray]:
+    """TF-IDF (sublinear, words) + logistic regression (C=10), the named simple baseline: (classes, probs)."""
     vec = _tfidf()
     model = _lr(BASELINE_C)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(vec.fit_transform(train_texts), train_labels)
-    return [str(x) for x in model.predict(vec.transform(test_texts))]
+    return [str(x) for x in model.classes_], model.predict_proba(vec.transform(test_texts))
 
 
-def _summary(values: list[float]) -> dict:
-    arr = np.asarray(values, dtype=float)
-    return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
-            "per_seed": [round(float(v), 4) for v in arr]}
-
-
-def evaluate(texts: list[str], labels: list[str], whole: np.ndarray, mean: np.ndarray,
-             seeds: tuple[int, ...] = EVAL_SEEDS, test_fraction: float = TEST_FRACTION) -> dict:
-    """Accuracy and macro-F1 of the model and the baseline on the same stratified splits, per seed."""
-    from sklearn.metrics import accuracy_score, f1_score
-
+def split_scores(texts: list[str], labels: list[str], whole: np.ndarray, mean: np.ndarray, seed: int,
+                 test_fraction: float = TEST_FRACTION) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Held-out probabilities of the model and the baseline on one stratified split: {name: (probs, y)}
+    with y the class index in the sorted class list (both models see every class in training)."""
     from gnn.text.symptom2disease import stratified_split
 
     y = np.asarray(labels)
     t = np.asarray(texts, dtype=object)
-    res: dict[str, dict[str, list[float]]] = {"model": {"accuracy": [], "macro_f1": []},
-                                              "baseline": {"accuracy": [], "macro_f1": []}}
-    sizes = []
-    for seed in seeds:
-        tr, te = stratified_split(labels, test_fraction, seed)
-        sizes.append((len(tr), len(te)))
-        clf = ComplaintClassifier.fit(list(t[tr]), list(y[tr]), whole[tr], mean[tr])
-        preds = {"model": clf.predict(list(t[te]), whole[te], mean[te]),
-                 "baseline": baseline_predict(list(t[tr]), list(y[tr]), list(t[te]))}
-        for name, p in preds.items():
-            res[name]["accuracy"].append(accuracy_score(y[te], p))
-            res[name]["macro_f1"].append(f1_score(y[te], p, average="macro"))
-    return {
-        "seeds": list(seeds), "test_fraction": test_fraction, "train_size": sizes[0][0], "test_size": sizes[0][1],
-        "model": {k: _summary(v) for k, v in res["model"].items()},
-        "baseline": {k: _summary(v) for k, v in res["baseline"].items()},
-        "model_name": f"LR(C={C:g}) on TF-IDF words + {EMB_WEIGHT:g}*[MiniLM text, MiniLM sentence-mean]",
-        "baseline_name": f"LR(C={BASELINE_C:g}) on TF-IDF words (sublinear)",
-    }
+    tr, te = stratified_split(labels, test_fraction, seed)
+    clf = ComplaintClassifier.fit(list(t[tr]), list(y[tr]), whole[tr], mean[tr])
+    classes, base = baseline_proba(list(t[tr]), list(y[tr]), list(t[te]))
+    if classes != clf.classes:
+        raise ValueError("model and baseline were fitted on different classes")
+    index = {c: i for i, c in enumerate(classes)}
+    y_te = np.array([index[v] for v in y[te]])
+    return {"model": (clf.predict_proba(list(t[te]), whole[te], mean[te]), y_te), "baseline": (base, y_te)}
+
+
+def split_metrics(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1, multiclass Brier and top-label ECE of held-out probabilities."""
+    from sklearn.metrics import f1_score
+
+    from gnn.pipeline.calibration import brier, ece
+
+    pred = probs.argmax(axis=1)
+    return {"accuracy": float((pred == y).mean()),
+            "macro_f1": float(f1_score(y, pred, average="macro", labels=np.arange(probs.shape[1]))),
+            "brier": brier(probs, y), "ece": ece(probs, y)}
 
 
 def zero_shot(labels: list[str], whole: np.ndarray, texts: list[str], encoder=None) -> dict:
@@ -194,34 +181,3 @@ def zero_shot(labels: list[str], whole: np.ndarray, texts: list[str], encoder=No
         acc_sent = float((np.asarray(zs.labels)[best.argmax(axis=1)] == y).mean())
         out[name] = {"whole_text": acc_whole, "max_over_sentences": acc_sent}
     return out
-
-
-def run_evaluation(progress: bool = True, seeds: tuple[int, ...] = EVAL_SEEDS) -> dict:
-    """Load Symptom2Disease, encode (cached), evaluate model vs baseline, and zero-shot."""
-    from gnn.text.features import encode_complaints
-    from gnn.text.symptom2disease import default_path, load
-
-    started = time.perf_counter()
-    ds = load()
-    whole, mean = encode_complaints(ds.texts, cache=cache_path(), progress=progress)
-    report = evaluate(ds.texts, ds.labels, whole, mean, seeds=seeds)
-    report["zero_shot"] = zero_shot(ds.labels, whole, ds.texts)
-    report["data"] = {"path": str(default_path()), "rows_unique": len(ds.texts),
-                      "duplicates_dropped": ds.duplicates_dropped, "classes": len(ds.classes)}
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    return report
-
-
-def train(progress: bool = True, evaluate_first: bool = True) -> dict:
-    """Evaluate, then fit on all of Symptom2Disease and save under artifacts/text/symptom2disease/."""
-    from gnn.text.features import encode_complaints
-    from gnn.text.symptom2disease import load
-
-    report = run_evaluation(progress=progress) if evaluate_first else {}
-    ds = load()
-    whole, mean = encode_complaints(ds.texts, cache=cache_path(), progress=progress)
-    clf = ComplaintClassifier.fit(ds.texts, ds.labels, whole, mean)
-    clf.meta = {"trained_on": len(ds.texts), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "evaluation": report}
-    folder = clf.save(model_dir())
-    return {"model_dir": str(folder), "trained_on": len(ds.texts), "classes": len(clf.classes), **report}

@@ -33,13 +33,16 @@ def read_texts(path: Path) -> list[tuple[int, str]]:
         raise InvalidInput(f"{path}: malformed CSV: {exc}", field="input") from exc
 
 
-def classify_file(input_path: Path, output_path: Path, model_folder: Path | None = None,
-                  progress: bool = False) -> dict:
-    """Write `{"label": ..., "probability": p}` per input row to output_path (JSON lines)."""
-    from gnn.text.classifier import ComplaintClassifier
+def classify_file(input_path: Path, output_path: Path, classifier=None, progress: bool = False) -> dict:
+    """Write `{"label": ..., "probability": p}` per input row to output_path (JSON lines); `classifier`
+    defaults to the latest run of the text family."""
     from gnn.text.features import encode_complaints
 
-    clf = ComplaintClassifier.load(model_folder)  # fail before reading a large file
+    if classifier is None:  # fail before reading a large file
+        from gnn.pipeline.registry import get_family
+
+        classifier = get_family("text").load()
+    clf = classifier
     rows = read_texts(input_path)
     empty = 0
     for line, text in rows:
@@ -55,4 +58,5 @@ def classify_file(input_path: Path, output_path: Path, model_folder: Path | None
         for p in probs:
             i = int(p.argmax())
             out.write(json.dumps({"label": clf.classes[i], "probability": round(float(p[i]), 6)}) + "\n")
-    return {"input": str(input_path), "output": str(output_path), "rows": len(rows), "empty_rows": empty}
+    return {"input": str(input_path), "output": str(output_path), "rows": len(rows), "empty_rows": empty,
+            "model_run": clf.meta.get("model_run")}

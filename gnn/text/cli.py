@@ -1,4 +1,5 @@
-"""`medkg text ...`: train/evaluate the complaint classifier, classify a CSV, embed a text or the graph."""
+"""`medkg text ...`: classify a CSV, embed a text or the graph, find findings in a complaint. `medkg text
+train|evaluate` are old spellings of `medkg train|evaluate text` (gnn/text/family.py), kept as aliases."""
 
 from __future__ import annotations
 
@@ -8,45 +9,21 @@ from pathlib import Path
 from kg.cliutil import add_json_flag, emit, table
 
 
-def _metrics_text(r: dict) -> str:
-    def ms(d: dict) -> str:
-        return f"{d['mean']:.4f} ± {d['sd']:.4f}"
-
-    rows = [(r["model_name"], ms(r["model"]["accuracy"]), ms(r["model"]["macro_f1"])),
-            (r["baseline_name"], ms(r["baseline"]["accuracy"]), ms(r["baseline"]["macro_f1"]))]
-    zs = r["zero_shot"]
-    zrows = [(name, f"{zs[name]['whole_text']:.4f}", f"{zs[name]['max_over_sentences']:.4f}")
-             for name in ("label_text", "ontology_names", "ontology_names_definitions")]
-    d = r["data"]
-    return (f"Symptom2Disease: {d['rows_unique']} unique complaints ({d['duplicates_dropped']} duplicates dropped), "
-            f"{d['classes']} labels; stratified {1 - r['test_fraction']:.0%}/{r['test_fraction']:.0%} split "
-            f"({r['train_size']}/{r['test_size']}), seeds {r['seeds']}\n\n"
-            + table(rows, ("model", "accuracy", "macro-F1"))
-            + f"\n\nzero-shot accuracy on all {zs['n']} complaints (chance {zs['chance']:.3f}):\n"
-            + table(zrows, ("label descriptions", "whole text", "best sentence")))
+def _pipeline_args(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(json=args.json, threads=None, artifacts=None, seed=None, seeds=None, data=None,
+                              zero_shot=None)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from gnn.text.classifier import run_evaluation
+    from gnn.pipeline.cli import _evaluate, alias
 
-    report = run_evaluation(progress=not args.json)
-    emit(report, args.json, _metrics_text)
-    return 0
+    return alias(_evaluate("text"), "text evaluate", "evaluate text")(_pipeline_args(args))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from gnn.text.classifier import train
+    from gnn.pipeline.cli import _train, alias
 
-    report = train(progress=True, evaluate_first=not args.no_eval)
-    if args.json:
-        emit(report, True)
-    else:
-        if "model" in report:
-            print(_metrics_text(report))
-            print()
-        print(f"trained on {report['trained_on']} complaints, {report['classes']} labels; saved to "
-              f"{report['model_dir']}")
-    return 0
+    return alias(_train("text"), "text train", "train text")(_pipeline_args(args))
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -106,12 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "complaint classifier.")
     tsub = p.add_subparsers(dest="text_command", metavar="ACTION", required=True)
 
-    t = tsub.add_parser("train", help="evaluate, then train on all of Symptom2Disease and save the model")
-    t.add_argument("--no-eval", action="store_true", help="skip the evaluation, only fit and save")
+    t = tsub.add_parser("train", help="old spelling of `medkg train text` (fit on all of Symptom2Disease)")
+    t.add_argument("--no-eval", action="store_true", help="ignored (training no longer evaluates first)")
     add_json_flag(t)
     t.set_defaults(func=cmd_train)
 
-    e = tsub.add_parser("evaluate", help="model vs TF-IDF baseline over seeds, and zero-shot accuracy")
+    e = tsub.add_parser("evaluate", help="old spelling of `medkg evaluate text`")
     add_json_flag(e)
     e.set_defaults(func=cmd_evaluate)
 

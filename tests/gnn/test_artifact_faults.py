@@ -148,6 +148,7 @@ def test_image_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pyte
 
 
 def test_diagnosis_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gnn.diagnosis.family import DiagnosisConfig, DiagnosisFamily
     from gnn.diagnosis.knowledge import default_knowledge
     from gnn.diagnosis.model import ModelConfig, build_model
     from gnn.diagnosis.service import Diagnoser
@@ -155,22 +156,24 @@ def test_diagnosis_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: 
 
     kb = default_knowledge()
     vocab = Vocab.from_knowledge(kb)
+    fam, cfg = DiagnosisFamily(), DiagnosisConfig(artifacts=tmp_path)
     torch.manual_seed(0)
     first = Diagnoser(build_model(vocab, len(kb.pathologies), ModelConfig()), vocab, kb, ModelConfig(),
                       metrics={"run": 1})
-    first.save(tmp_path)
+    kept = fam.save_run(first, cfg)
     good = _state(first.model)
     torch.manual_seed(1)
     second = Diagnoser(build_model(vocab, len(kb.pathologies), ModelConfig()), vocab, kb, ModelConfig(),
                        metrics={"run": 2})
     _fail_fsync_on_nth(monkeypatch, 3)  # weights and vocabulary staged, config.json fails
     with pytest.raises(ArtefactWriteError) as err:
-        second.save(tmp_path)
-    assert str(tmp_path / "config.json") in str(err.value)
+        fam.save_run(second, DiagnosisConfig(artifacts=tmp_path, seed=1))
+    assert "config.json" in str(err.value)
     monkeypatch.undo()
-    loaded = Diagnoser.load(tmp_path, kb=kb)
+    loaded = fam.load(None, tmp_path, kb=kb)
     assert _same(loaded.model.state_dict(), good) and loaded.metrics["run"] == 1
-    _no_temp_files(tmp_path)
+    assert fam.store(tmp_path).runs() == [Path(kept.folder).name]  # no half-written second run
+    _no_temp_files(tmp_path / "diagnosis")
 
 
 def _classifier(scale: float):
@@ -182,18 +185,20 @@ def _classifier(scale: float):
 
 
 def test_text_classifier_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gnn.text.classifier import ComplaintClassifier
+    from gnn.text.family import TextConfig, TextFamily
 
+    fam = TextFamily()
     first = _classifier(1.0)
-    first.save(tmp_path)
+    kept = fam.save_run(first, TextConfig(artifacts=tmp_path), {"n": 1})
     _fail_replace(monkeypatch)
     with pytest.raises(ArtefactWriteError) as err:
-        _classifier(5.0).save(tmp_path)
-    assert str(tmp_path / "model.npz") in str(err.value)
+        fam.save_run(_classifier(5.0), TextConfig(artifacts=tmp_path, seed=1), {"n": 2})
+    assert "model.npz" in str(err.value)
     monkeypatch.undo()
-    loaded = ComplaintClassifier.load(tmp_path)
+    loaded = fam.load(None, tmp_path)
     assert np.array_equal(loaded.coef, first.coef) and loaded.meta["run"] == 1.0
-    _no_temp_files(tmp_path)
+    assert fam.store(tmp_path).runs() == [Path(kept.folder).name]
+    _no_temp_files(tmp_path / "text")
 
 
 # ----- corrupt or partial artefacts at load time ------------------------------------------------------------

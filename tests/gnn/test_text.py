@@ -118,57 +118,63 @@ def small_model(tmp_path_factory: pytest.TempPathFactory, encoder: TextEncoder):
     texts = [ds.texts[i] for i in train + test]
     whole, mean = encode_complaints(texts, encoder)
     n = len(train)
+    from gnn.text.family import TextConfig, TextFamily
+
     clf = ComplaintClassifier.fit(texts[:n], [ds.labels[i] for i in train], whole[:n], mean[:n])
-    folder = clf.save(tmp_path_factory.mktemp("model"))
-    return clf, folder, texts[n:], [ds.labels[i] for i in test], whole[n:], mean[n:]
+    man = TextFamily().save_run(clf, TextConfig(artifacts=tmp_path_factory.mktemp("artifacts")), {"n_complaints": n})
+    return clf, Path(man.folder), texts[n:], [ds.labels[i] for i in test], whole[n:], mean[n:]
 
 
 def test_classifier_learns_from_a_small_slice_and_round_trips(small_model) -> None:
-    from gnn.text.classifier import ComplaintClassifier
+    from gnn.text.family import TextFamily
 
     clf, folder, texts, labels, whole, mean = small_model
     pred = clf.predict(texts, whole, mean)
     acc = np.mean([p == y for p, y in zip(pred, labels, strict=True)])
     assert acc >= 0.9, (acc, pred, labels)
-    loaded = ComplaintClassifier.load(folder)
+    loaded = TextFamily().load(folder)
+    assert loaded.meta["model_run"] == folder.name
     np.testing.assert_allclose(loaded.predict_proba(texts, whole, mean), clf.predict_proba(texts, whole, mean),
                                atol=1e-9)
     assert loaded.classes == ["Malaria", "Migraine", "Psoriasis", "urinary tract infection"]
 
 
 def test_missing_model_says_to_run_train(tmp_path: Path) -> None:
-    from gnn.text.classifier import ComplaintClassifier
+    from gnn.text.family import TextFamily
 
-    with pytest.raises(ConfigError, match="run `medkg text train`"):
-        ComplaintClassifier.load(tmp_path)
+    with pytest.raises(ConfigError, match="run `medkg train text`"):
+        TextFamily().load(None, tmp_path)
 
 
 def test_classify_file_writes_one_line_per_row_and_warns_on_empty(small_model, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     from gnn.text.classify_file import classify_file
+    from gnn.text.family import TextFamily
 
     clf, folder, *_ = small_model
     src = tmp_path / "in.csv"
     src.write_text('id,text,extra\n1,"I get frequent headaches and my vision is blurred and distorted",x\n'
                    '2,"",y\n3,"It burns when I pee and I need to go all the time",z\n')
     out = tmp_path / "out.jsonl"
-    result = classify_file(src, out, folder)
+    result = classify_file(src, out, TextFamily().load(folder))
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert result["rows"] == 3 and result["empty_rows"] == 1 and len(lines) == 3
     assert [x["label"] for x in lines[::2]] == ["Migraine", "urinary tract infection"]
-    assert all(set(x) == {"label", "probability"} and 0 < x["probability"] <= 1 for x in lines)
+    assert all(set(x) == {"label", "probability"} for x in lines)
+    assert all(x["probability"] >= 0.25 for x in lines)  # the most likely of 4 labels
     assert lines[1]["label"] in clf.classes
     assert f"{src}, line 3: empty text" in capsys.readouterr().err
 
 
 def test_classify_file_without_text_column_names_file_and_columns(small_model, tmp_path: Path) -> None:
     from gnn.text.classify_file import classify_file
+    from gnn.text.family import TextFamily
 
     _, folder, *_ = small_model
     src = tmp_path / "bad.csv"
     src.write_text("complaint,age\nI cough,40\n")
     with pytest.raises(InvalidInput, match=r"bad\.csv: no 'text' column; columns found: \['complaint', 'age'\]"):
-        classify_file(src, tmp_path / "o.jsonl", folder)
+        classify_file(src, tmp_path / "o.jsonl", TextFamily().load(folder))
 
 
 def test_cli_classify_without_model_and_embed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -181,12 +187,30 @@ def test_cli_classify_without_model_and_embed(tmp_path: Path, monkeypatch: pytes
         src = tmp_path / "in.csv"
         src.write_text("text\nI cough\n")
         assert main(["text", "classify", "--input", str(src), "--output", str(tmp_path / "o.jsonl")]) == 1
-        assert "run `medkg text train`" in capsys.readouterr().err
+        assert "run `medkg train text`" in capsys.readouterr().err
         assert main(["text", "embed", "heart attack", "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["dim"] == 384 and abs(out["norm"] - 1) < 1e-4 and len(out["first"]) == 8
     finally:
         get_settings.cache_clear()
+
+
+def test_old_spellings_run_the_new_commands_and_say_so_once(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    import gnn.pipeline.cli as pcli
+    from api.cli import build_parser, main
+
+    seen = []
+    monkeypatch.setattr(pcli, "_train", lambda name: lambda args: seen.append(("train", name)) or 0)
+    monkeypatch.setattr(pcli, "_evaluate", lambda name: lambda args: seen.append(("evaluate", name)) or 0)
+    monkeypatch.setattr(pcli, "_warned", set())
+    assert main(["text", "train"]) == main(["text", "train"]) == main(["text", "evaluate", "--json"]) == 0
+    assert seen == [("train", "text"), ("train", "text"), ("evaluate", "text")]
+    err = capsys.readouterr().err
+    assert err.count("`medkg text train` is now `medkg train text`") == 1
+    assert err.count("`medkg text evaluate` is now `medkg evaluate text`") == 1
+    pred = build_parser().parse_args(["predict", "text", "--input", "a.csv", "--output", "b.jsonl"])
+    assert (pred._family, str(pred.input), str(pred.output)) == ("text", "a.csv", "b.jsonl")
 
 
 # --- zero-shot and findings --------------------------------------------------------------------------
