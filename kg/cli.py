@@ -70,7 +70,7 @@ def register_neo4j(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_kg(args: argparse.Namespace) -> int:
-    from kg.db import driver_session
+    from kg.db import open_driver
 
     if args.action == "schema":  # no database needed
         from kg.schema import describe_text, get_schema
@@ -78,7 +78,7 @@ def cmd_kg(args: argparse.Namespace) -> int:
         emit(get_schema().describe(), args.json, describe_text)
         return 0
     s = get_settings()
-    with driver_session(s) as driver:
+    with open_driver(s) as driver:
         if args.action == "build":
             from kg.build import ADAPTERS, build
 
