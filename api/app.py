@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from api.docs import mount_docs
 from api.request_id import RequestId, request_id
-from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
+from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, schema, search, semantic
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.db import Gateway
 from api.services.diagnosis import DiagnosisService
@@ -34,6 +34,8 @@ OPENAPI_TAGS = [
     {"name": "cypher", "description": "Read-only Cypher (EXPLAIN-checked, READ transaction, timeout, row cap)."},
     {"name": "diagnosis", "description": "Differential diagnosis from DDXPlus findings, symptoms and free text, "
                                          "each candidate with its supporting/absent findings and graph edges."},
+    {"name": "schema", "description": "The graph schema: labels with Biolink class and id namespace, relationship "
+                                      "types with their ends and Biolink predicate."},
     {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
                                         "export, delete; every call is audited."},
 ]
@@ -51,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Gateway(app.state.driver, settings.neo4j_database)  # every query goes through it
         app.state.services = build_services(settings, app.state.driver)
         app.state.patients = PatientService(app.state.driver, settings.neo4j_database)
-        app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # never raises: see its docstring
+        app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # a missing/bad model: `error`, 503
         app.state.semantic = SemanticService(settings, app.state.db)  # loads the encoder on first use
         warming = warm(app.state.services, app.state.driver)
         stop = threading.Event()
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interactions.router)
     app.include_router(entities.router)
     app.include_router(cypher.router)
+    app.include_router(schema.router)
     app.include_router(diagnosis.router, dependencies=[Depends(CLINICAL)])
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])

@@ -72,11 +72,11 @@ def main() -> int:
     if not os.environ.get("NEO4J_URI") or not os.environ.get("NEO4J_PASSWORD"):
         print("set NEO4J_URI and NEO4J_PASSWORD to a Neo4j holding the built graph")
         return 1
-    from kg.db import driver_session
+    from kg.db import open_driver
 
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else text_labels()
     if not args.no_embed:
-        with driver_session() as driver:
+        with open_driver() as driver:
             bench_embed(driver, labels, args.batch, args.sample)
     bench_vector_search(args.queries, args.k, 0, args.search_label)
     return 0

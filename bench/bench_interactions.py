@@ -30,13 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from neo4j import RoutingControl
 
 from api.security import KeyStore
 from api.services.interactions import CHECK_QUERY
 from kg.adapters.resolvers import drug_resolver
 from kg.db import make_driver
 from kg.settings import REPO_ROOT, get_settings
-from neo4j import RoutingControl
 
 DRUGS = ["warfarin", "aspirin", "simvastatin", "clarithromycin", "digoxin", "amiodarone", "metformin",
          "lisinopril", "omeprazole", "fluoxetine"]

@@ -120,11 +120,6 @@ def write_json(path: Path, obj: Any, **dumps: Any) -> Path:
     return write_text(path, json.dumps(obj, **dumps))
 
 
-def save_torch(obj: Any, path: Path) -> Path:
-    """`torch.save(obj, path)`, atomically."""
-    return atomic_write(path, _torch_writer(obj))
-
-
 def save_npz(path: Path, compressed: bool = True, **arrays: Any) -> Path:
     """`np.savez[_compressed](path, **arrays)`, atomically (the name is kept as given)."""
     return atomic_write(path, _npz_writer(compressed, arrays))

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+from neo4j import Driver
+
 from kg import loader
 from kg.adapters import (
     columbia,
@@ -29,7 +31,6 @@ from kg.adapters.ddi86 import render
 from kg.errors import SourceDataError
 from kg.records import GraphBatch
 from kg.schema import Schema, get_schema
-from neo4j import Driver
 
 # Order matters only for readability: dangling edges are checked once every adapter has run.
 ADAPTERS: dict[str, ModuleType] = {

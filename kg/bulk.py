@@ -14,14 +14,12 @@ The import replaces the whole database: it refuses a database that holds nodes n
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,12 +326,3 @@ def bulk_build(server: Neo4jServer, data_dir: Path, *, database: str, report_roo
                  "write": round(t_loaded - t_read, 2), "cleanup": round(t_end - t_loaded, 2),
                  "total": round(t_end - t0, 2)},
     )
-
-
-def files_summary(files: Iterable[tuple[str, Path]]) -> dict[str, int]:
-    """Rows per label or type in a list of import files (header excluded)."""
-    out: dict[str, int] = {}
-    for name, path in files:
-        with open(path, encoding="utf-8", newline="") as fh:
-            out[name] = out.get(name, 0) + sum(1 for _ in csv.reader(fh)) - 1
-    return out

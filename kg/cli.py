@@ -70,10 +70,15 @@ def register_neo4j(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_kg(args: argparse.Namespace) -> int:
-    from kg.db import driver_session
+    from kg.db import open_driver
 
+    if args.action == "schema":  # no database needed
+        from kg.schema import describe_text, get_schema
+
+        emit(get_schema().describe(), args.json, describe_text)
+        return 0
     s = get_settings()
-    with driver_session(s) as driver:
+    with open_driver(s) as driver:
         if args.action == "build":
             from kg.build import ADAPTERS, build
 
@@ -115,9 +120,10 @@ def _build_text(r: dict) -> str:
 
 
 def register_kg(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kg", help="build the knowledge graph, or show its counts",
-                       description="Build the medical knowledge graph into Neo4j, or report counts.")
-    p.add_argument("action", choices=["build", "stats"])
+    p = sub.add_parser("kg", help="build the knowledge graph, show its counts or its schema",
+                       description="Build the medical knowledge graph into Neo4j, report counts, or list the "
+                                   "schema (labels with Biolink class and id namespace, relationship types).")
+    p.add_argument("action", choices=["build", "stats", "schema"])
     p.add_argument("--data-dir", type=Path, help="source data folder (default $MEDKG_DATA_DIR or ../shared/data)")
     p.add_argument("--sources", help="comma-separated subset of sources to build (default: all)")
     p.add_argument("--exclude-source", action="append", help="leave out a source (repeatable)")

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
+from neo4j import Driver, GraphDatabase, RoutingControl
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from kg.errors import DatabaseUnavailable
 from kg.settings import Settings, get_settings
-from neo4j import Driver, GraphDatabase, RoutingControl
 
 
 def make_driver(settings: Settings | None = None) -> Driver:
@@ -26,12 +26,16 @@ def make_driver(settings: Settings | None = None) -> Driver:
 
 
 @contextmanager
-def driver_session(settings: Settings | None = None) -> Iterator[Driver]:
+def open_driver(settings: Settings | None = None) -> Iterator[Driver]:
+    """A driver for one command, closed when the block ends (a driver, not a session: sessions come from it)."""
     driver = make_driver(settings)
     try:
         yield driver
     finally:
         driver.close()
+
+
+driver_session = open_driver  # old, misleading name; kept only for gnn/text/cli.py until it moves to open_driver
 
 
 @runtime_checkable

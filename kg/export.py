@@ -14,11 +14,11 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from neo4j import Driver
 
 from kg.db import read
 from kg.errors import ConfigError
 from kg.schema import get_schema
-from neo4j import Driver
 
 EdgeType = tuple[str, str, str]
 

@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from neo4j import Driver
 from tqdm import tqdm
 
 from kg.records import GraphBatch
 from kg.schema import Schema
-from neo4j import Driver
 
 BATCH = 10_000
 

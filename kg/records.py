@@ -100,6 +100,9 @@ class GraphBatch:
         if why:
             self.reject(file or "?", line, why, source)
             return False
+        spec = self.schema.label(label)
+        if not spec.patient_data:  # the CURIE comes from the schema, never from an adapter
+            props["curie"] = spec.curie(node_id)
         key = (label, node_id)
         current = self.nodes.get(key)
         if current is None:

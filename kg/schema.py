@@ -31,9 +31,14 @@ class LabelSpec:
     fulltext: tuple[str, ...] = ()
     patient_data: bool = False
     provenance: bool = True
+    id_namespace: str = ""
+    curie_prefix_by_id: tuple[tuple[re.Pattern[str], str], ...] = ()  # ids of another namespace, e.g. DDInter
 
     def curie(self, node_id: str) -> str:
-        return f"{self.curie_prefix}{node_id}"
+        """The node's CURIE: the prefix of the first `curie_prefix_by_id` pattern its id matches, else
+        `curie_prefix`, then the id ('DB00945' -> 'drugbank:DB00945', 'DDInter9' -> 'ddinter:DDInter9')."""
+        prefix = next((p for pattern, p in self.curie_prefix_by_id if pattern.match(node_id)), self.curie_prefix)
+        return f"{prefix}{node_id}"
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,21 @@ class Schema:
             return f"{label}: id {node_id!r} does not match {spec.id_pattern.pattern}"
         return None
 
+    def describe(self) -> dict:
+        """The schema as data for people and tools (`medkg kg schema`, `GET /schema`): each label with its Biolink
+        class, id namespace, id pattern and CURIE prefix; each relationship type with its ends and predicate."""
+        return {
+            "biolink_version": self.biolink_version,
+            "labels": [{"label": s.name, "biolink": s.biolink, "id_namespace": s.id_namespace,
+                        "id_pattern": s.id_pattern.pattern, "curie_prefix": s.curie_prefix,
+                        "curie_prefix_by_id": {p.pattern: v for p, v in s.curie_prefix_by_id},
+                        "properties": sorted(s.properties), "patient_data": s.patient_data}
+                       for s in sorted(self.labels.values(), key=lambda s: s.name)],
+            "relationships": [{"type": r.name, "from": list(r.sources), "to": list(r.targets), "biolink": r.biolink,
+                               "meaning": r.meaning, "patient_data": r.patient_data}
+                              for r in sorted(self.relationships.values(), key=lambda r: r.name)],
+        }
+
     def constraint_statements(self) -> list[str]:
         out = []
         for name in sorted(self.labels):
@@ -131,6 +151,18 @@ class Schema:
         return out
 
 
+def describe_text(d: dict) -> str:
+    """`medkg kg schema` as tables."""
+    from kg.cliutil import table
+
+    labels = [(x["label"], x["biolink"], x["id_namespace"], x["curie_prefix"] or "-",
+               "yes" if x["patient_data"] else "") for x in d["labels"]]
+    rels = [(x["type"], "|".join(x["from"]), "|".join(x["to"]), x["biolink"]) for x in d["relationships"]]
+    return "\n".join([f"Biolink {d['biolink_version']}", "",
+                      table(labels, ("label", "biolink", "id namespace", "curie prefix", "patient data")), "",
+                      table(rels, ("type", "from", "to", "biolink"))])
+
+
 def _parse(raw: dict) -> Schema:
     labels = {}
     for name, spec in raw["nodes"].items():
@@ -145,6 +177,8 @@ def _parse(raw: dict) -> Schema:
             fulltext=tuple(spec.get("fulltext", ())),
             patient_data=bool(spec.get("patient_data", False)),
             provenance=bool(spec.get("provenance", True)),
+            id_namespace=str(spec.get("id_namespace", "")),
+            curie_prefix_by_id=tuple((re.compile(k), v) for k, v in spec.get("curie_prefix_by_id", {}).items()),
         )
     rels = {}
     for name, spec in raw["relationships"].items():

@@ -230,9 +230,8 @@ db.transaction.timeout=0s
         return self.status()
 
     def _wait_ready(self, proc: subprocess.Popen, password: str, timeout: float) -> None:
-        from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
-
         from neo4j import GraphDatabase
+        from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
         deadline = time.monotonic() + timeout
         uri = f"bolt://127.0.0.1:{self.bolt_port}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from neo4j import Driver
+
 from kg.db import read
 from kg.schema import Schema, get_schema
-from neo4j import Driver
 
 BY_SOURCE_LABELS = ("Drug", "Disease", "Symptom")
 

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # The MedKG main job: .venv, Neo4j 5.26 (with Browser), graph build, models, then the API (foreground).
 # Steps already done (graph built, models trained) are skipped; MEDKG_REBUILD=1 rebuilds the graph.
+# `run.sh --prepare`: the same job without the parts a container has already or does elsewhere (no .venv
+# bootstrap, no local Neo4j: NEO4J_URI names one; no API: it exits once the graph, embeddings, models and admin
+# key are there). docker-compose.yml's one-shot `prepare` service runs it; its image has .venv in /app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+PREPARE=0
+case "${1:-}" in
+  --prepare) PREPARE=1 ;;
+  "") ;;
+  *) echo "usage: bash scripts/run.sh [--prepare]" >&2; exit 2 ;;
+esac
+[ $PREPARE = 1 ] || bash scripts/bootstrap.sh
 M=.venv/bin/medkg
 export MEDKG_HOME=${MEDKG_HOME:-$PWD/.medkg}
 ART=${MEDKG_ARTIFACTS:-$PWD/artifacts}
 
-$M neo4j status --json | grep -q '"running": true' || $M neo4j start
+[ $PREPARE = 1 ] || $M neo4j status --json | grep -q '"running": true' || $M neo4j start
 if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "complete"'; then
   echo "== building the knowledge graph from ${MEDKG_DATA_DIR:-../shared/data}"
   $M kg build
@@ -28,6 +37,7 @@ if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
     | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' > "$MEDKG_HOME/admin-api-key"
   chmod 600 "$MEDKG_HOME/admin-api-key"
 fi
+if [ $PREPARE = 1 ]; then echo "== prepared: graph, node embeddings, models, admin API key"; exit 0; fi
 $M neo4j status
 echo "== API on http://127.0.0.1:${MEDKG_API_PORT:-8000} (docs at /docs); admin API key in $MEDKG_HOME/admin-api-key"
 echo "   Ctrl-C stops the API; \`$M neo4j stop\` stops Neo4j"

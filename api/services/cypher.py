@@ -17,12 +17,13 @@ import re
 import time
 from typing import Any
 
+from neo4j import Driver, ManagedTransaction, unit_of_work
+
 from api.services import serialize
 from api.services.cypher_privacy import plan_privacy_refusal, value_privacy_refusal
 from api.services.db import read_tx
 from api.services.errors import QueryRefused
 from kg.errors import InvalidInput
-from neo4j import Driver, ManagedTransaction, unit_of_work
 
 MAX_ROWS = 5000
 MAX_TIMEOUT = 30.0

@@ -2,7 +2,8 @@
 and a check of every returned value after.
 
 Patient data = the labels and relationship types marked `patient_data: true` in ontologies/schema.yaml
-(Patient, HAS_CONDITION, TAKES, ALLERGIC_TO, REPORTS) plus Image/HAS_IMAGE (written by the image model).
+(Patient, HAS_CONDITION, TAKES, ALLERGIC_TO, REPORTS), plus Image/HAS_IMAGE (written by the image model) while
+the schema does not list them yet.
 Patient nodes are connected only by those types, so a plan is refused when any operator
 - scans every node or seeks nodes/relationships by internal id (AllNodesScan, NodeByIdSeek, ...),
 - names a patient-data label or type (label scans, filters, expansions, degree counts, count store),
@@ -25,8 +26,10 @@ from neo4j.graph import Node, Path, Relationship
 
 from kg.schema import get_schema
 
-EXTRA_LABELS = frozenset({"Image"})  # not (yet) in the schema; patient images written by gnn/images/graph.py
-EXTRA_TYPES = frozenset({"HAS_IMAGE"})
+# Patient images written by gnn/images/graph.py, not yet in ontologies/schema.yaml: patient data until the schema
+# lists them, after which the schema's `patient_data` flag decides (tests/api/test_cypher_privacy.py checks it).
+PENDING_LABELS = frozenset({"Image"})
+PENDING_TYPES = frozenset({"HAS_IMAGE"})
 REFUSED_OPERATORS = {
     "AllNodesScan": "scans every node (Patient nodes included)",
     "PartitionedAllNodesScan": "scans every node (Patient nodes included)",
@@ -53,8 +56,9 @@ _COUNT_LABELLED = re.compile(r"\(\s*:\s*\w")
 def hidden_names() -> tuple[frozenset[str], frozenset[str]]:
     """(patient-data labels, patient-data relationship types)."""
     schema = get_schema()
-    labels = frozenset(n for n, s in schema.labels.items() if s.patient_data) | EXTRA_LABELS
-    types = frozenset(n for n, s in schema.relationships.items() if s.patient_data) | EXTRA_TYPES
+    labels = frozenset(n for n, s in schema.labels.items() if s.patient_data) | (PENDING_LABELS - set(schema.labels))
+    types = (frozenset(n for n, s in schema.relationships.items() if s.patient_data)
+             | (PENDING_TYPES - set(schema.relationships)))
     return labels, types
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from neo4j import Driver, ManagedTransaction, Query, Record, RoutingControl
 from neo4j.exceptions import (
     AuthError,
     ClientError,
@@ -21,7 +22,6 @@ from neo4j.exceptions import DatabaseUnavailable as Neo4jDatabaseUnavailable
 
 from api.services.errors import QueryFailed, QueryTimeout
 from kg.errors import DatabaseUnavailable
-from neo4j import Driver, ManagedTransaction, Query, Record, RoutingControl
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0  # seconds; every API query carries a transaction timeout

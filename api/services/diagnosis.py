@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neo4j import Driver
 
 from api.services.db import run_read
 from api.services.errors import ENCODER_MISSING, UNREADABLE_ARTEFACT, QueryTimeout
@@ -29,7 +30,6 @@ from gnn.diagnosis.knowledge import Knowledge, default_knowledge
 from gnn.diagnosis.service import FILES, Diagnoser, DiagnosisResult, EvidenceRef
 from kg.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
 from kg.settings import Settings
-from neo4j import Driver
 
 log = logging.getLogger(__name__)
 

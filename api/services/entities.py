@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from neo4j import Driver
+
 from api.services import serialize
 from api.services.db import run_read, run_read_records
 from api.services.lookup import DrugLookup
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
-from neo4j import Driver
 
 MAX_PAGE = 200
 MAX_PATH_LENGTH = 4

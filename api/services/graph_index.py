@@ -15,11 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from neo4j import Driver
+
 from api.services.db import run_read
 from api.services.errors import QueryTimeout
 from kg.errors import DatabaseUnavailable
 from kg.resolve.normalise import normalise
-from neo4j import Driver
 
 log = logging.getLogger(__name__)
 

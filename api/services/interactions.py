@@ -7,6 +7,8 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any
 
+from neo4j import Driver
+
 from api.services.db import run_read
 from api.services.graph_index import (
     BUILD_ID,
@@ -24,7 +26,6 @@ from api.services.lookup import DrugLookup, EntryMatch
 from api.services.pair_store import PairStore, cached_store, load_in_background
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
-from neo4j import Driver
 
 SEVERITY_ORDER = {"Major": 0, "Moderate": 1, "Minor": 2, "not graded": 3}
 GRADED = ("Major", "Moderate", "Minor")

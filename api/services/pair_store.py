@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from neo4j import Driver, ManagedTransaction, unit_of_work
+
 from api.services.db import read_tx, run_read
 from api.services.errors import QueryTimeout
 from kg.errors import DatabaseUnavailable
-from neo4j import Driver, ManagedTransaction, unit_of_work
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ import re
 import secrets
 from typing import Any
 
+from neo4j import Driver, ManagedTransaction
 from pydantic import BaseModel, model_validator
 
 from api.services import serialize
@@ -17,7 +18,6 @@ from api.services.db import run_read, write_tx
 from gnn.diagnosis.findings import SEP, parse_finding, parse_sex
 from gnn.diagnosis.knowledge import Knowledge
 from kg.errors import InvalidInput, NotFound
-from neo4j import Driver, ManagedTransaction
 
 ID_PATTERN = re.compile(r"^P-[0-9a-f]{12,}$")
 ORIGIN = "api"

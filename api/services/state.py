@@ -7,6 +7,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from neo4j import Driver
+
 from api.services.entities import EntityService
 from api.services.errors import QueryTimeout
 from api.services.graph_index import get_index
@@ -16,7 +18,6 @@ from api.services.pair_store import get_store
 from kg.adapters.resolvers import drug_resolver
 from kg.errors import DatabaseUnavailable
 from kg.settings import Settings
-from neo4j import Driver
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from neo4j import Driver
+
 from kg.db import read, write
 from kg.errors import NotFound
-from neo4j import Driver
 
 INDEX_NAME = "image_embedding"
 FINDING_ID = "pneumonia"

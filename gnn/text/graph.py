@@ -8,13 +8,13 @@ import time
 from typing import Any
 
 import numpy as np
+from neo4j import Driver
 
 from gnn.text.encoder import DIM, TextEncoder, get_encoder
 from gnn.text.nodes import node_text, text_hash
 from kg.db import read, write
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
-from neo4j import Driver
 
 PROPERTY = "text_embedding"
 HASH_PROPERTY = "text_hash"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from neo4j import Driver
 
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import TreatsRun
@@ -22,7 +23,6 @@ from gnn.treats.calibrate import platt_prob
 from gnn.treats.ensemble import EnsembleScorer
 from kg.db import read
 from kg.errors import InvalidInput, NotFound
-from neo4j import Driver
 
 Safety = Literal["exclude", "flag"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from neo4j import Driver
 
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import (
@@ -37,7 +38,6 @@ from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, no_spl
 from gnn.treats.train import GraphInputs, TrainConfig
 from kg.db import read
 from kg.export import ExportedGraph, export_graph, save_index
-from neo4j import Driver
 
 
 def load_graph(driver: Driver, progress: bool = True) -> tuple[ExportedGraph, list[str]]:

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import numpy as np
+from neo4j import Driver
 
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import TreatsRun
 from gnn.treats.calibrate import platt_prob
 from kg.db import read, write
 from kg.settings import get_settings
-from neo4j import Driver
 
 
 def confident_pairs(run: TreatsRun, threshold: float, limit: int) -> list[dict]:

@@ -47,8 +47,7 @@ def load(batch: GraphBatch) -> None:
         for drug_id in (d1, d2):
             if ("Drug", drug_id) not in batch.nodes:
                 # A newer DrugBank id than the vocabulary file holds: keep the drug (named by its id).
-                batch.add_node("Drug", drug_id, {"name": drug_id, "curie": f"drugbank:{drug_id}",
-                                                 "resolved": True, "name_known": False},
+                batch.add_node("Drug", drug_id, {"name": drug_id, "resolved": True, "name_known": False},
                                SOURCE, file=path, line=line)
         # Stored as drug2 -> drug1 so that the start node is #Drug1 (the sentence's subject).
         batch.add_edge("INTERACTS_WITH", ("Drug", d2), ("Drug", d1),

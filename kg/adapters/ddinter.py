@@ -69,6 +69,6 @@ def _resolve(batch: GraphBatch, resolver, tally: ResolutionTally, ddi_id: str, n
         tally.resolved(match.resolution.method)
         return match.resolution.id
     tally.unresolved(name, tuple(match.ambiguous or ()))
-    batch.add_node("Drug", ddi_id, {"name": name, "curie": f"ddinter:{ddi_id}", "resolved": False},
+    batch.add_node("Drug", ddi_id, {"name": name, "resolved": False},
                    SOURCE, file=path, line=line)
     return ddi_id

@@ -31,7 +31,6 @@ def load(batch: GraphBatch) -> None:
         meanings = {k: (v or {}).get("en", "") for k, v in (ev.get("value_meaning") or {}).items()}
         batch.add_node("Evidence", code, {
             "name": ev.get("question_en") or code,
-            "curie": f"ddxplus:{code}",
             "question_en": ev.get("question_en"),
             "data_type": ev.get("data_type"),
             "is_antecedent": bool(ev.get("is_antecedent")),
@@ -45,7 +44,7 @@ def load(batch: GraphBatch) -> None:
         icd = (cond.get("icd10-id") or "").strip()
         batch.add_node("Pathology", key, {
             "name": cond.get("cond-name-eng") or key, "name_fr": cond.get("cond-name-fr"),
-            "curie": f"ddxplus:{key}", "icd10": icd.upper(), "severity": cond.get("severity"),
+            "icd10": icd.upper(), "severity": cond.get("severity"),
         }, SOURCE, file=path)
         for rel, field in (("HAS_SYMPTOM", "symptoms"), ("HAS_ANTECEDENT", "antecedents")):
             for ev_code in cond.get(field) or {}:

@@ -18,7 +18,7 @@ def load(batch: GraphBatch) -> None:
             continue
         batch.add_node("Disease", term.id, {
             "name": term.name, "definition": term.definition, "synonyms": sorted(term.synonyms),
-            "xrefs": sorted(term.xrefs), "curie": term.id,
+            "xrefs": sorted(term.xrefs),
         }, SOURCE, file=path)
     for child, parent in ontology.is_a_edges():
         batch.add_edge("IS_A", ("Disease", child), ("Disease", parent), {}, SOURCE, file=path)

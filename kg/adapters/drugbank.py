@@ -27,7 +27,6 @@ def load(batch: GraphBatch) -> None:
         synonyms = sorted({a for a in aliases.get(drug_id, []) if a and a != name})
         batch.add_node("Drug", drug_id, {
             "name": name,
-            "curie": f"drugbank:{drug_id}",
             "type": row["type"],
             "groups": split_list(row["groups"]),
             "atc_codes": split_list(row.get("atc_codes")),

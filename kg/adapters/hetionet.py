@@ -41,7 +41,6 @@ METAEDGE = {
     "GpBP": ("PARTICIPATES", "CC BY 4.0"), "GpCC": ("PARTICIPATES", "CC BY 4.0"),
     "GpMF": ("PARTICIPATES", "CC BY 4.0"), "GpPW": ("PARTICIPATES", "CC BY 3.0"),
 }
-CURIE = {"Drug": "drugbank:", "Symptom": "MESH:", "SideEffect": "UMLS:", "Gene": "NCBIGene:"}
 
 
 def _node_ref(raw: str) -> tuple[str, str] | None:
@@ -67,7 +66,7 @@ def load_nodes(batch: GraphBatch, path: Path) -> None:
             batch.reject(path, line, f"unknown node kind or id {row['id']!r} (kind {kind!r})", SOURCE)
             continue
         label, node_id = ref
-        batch.add_node(label, node_id, {"name": row["name"], "curie": CURIE.get(label, "") + node_id},
+        batch.add_node(label, node_id, {"name": row["name"]},
                        SOURCE, license=KIND_LICENSE[kind], file=path, line=line)
 
 

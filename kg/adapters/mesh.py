@@ -25,8 +25,7 @@ def load(batch: GraphBatch) -> None:
             trees[row["mesh_id"]].append(row["mesh_tree_number"])
     by_tree = {tn: mid for mid, tns in trees.items() for tn in tns}
     for line, (mesh_id, name) in enumerate(symptoms.items(), start=2):
-        batch.add_node("Symptom", mesh_id, {"name": name, "curie": f"MESH:{mesh_id}",
-                                            "tree_numbers": sorted(trees.get(mesh_id, []))},
+        batch.add_node("Symptom", mesh_id, {"name": name, "tree_numbers": sorted(trees.get(mesh_id, []))},
                        SOURCE, file=path, line=line)
     for mesh_id, tns in trees.items():
         for tn in tns:

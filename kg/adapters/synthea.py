@@ -129,7 +129,7 @@ def _conditions(batch: GraphBatch, pids: dict[str, str]) -> None:
     for (pid, code), e in _episodes(batch, batch.data_dir / CONDITIONS, pids).items():
         if code not in seen:
             seen.add(code)
-            batch.add_node("Condition", code, {"name": e["name"], "curie": f"SNOMEDCT:{code}"}, SOURCE,
+            batch.add_node("Condition", code, {"name": e["name"]}, SOURCE,
                            file=e["file"], line=e["line"])
             res = resolver.match_xref(f"SNOMEDCT:{code}").resolution or resolver.resolve(e["name"])
             if res is not None:
@@ -150,7 +150,7 @@ def _medications(batch: GraphBatch, pids: dict[str, str]) -> None:
     for (pid, code), e in _episodes(batch, batch.data_dir / MEDICATIONS, pids).items():
         if code not in seen:
             seen.add(code)
-            batch.add_node("Medication", code, {"name": e["name"], "curie": f"RXNORM:{code}"}, SOURCE,
+            batch.add_node("Medication", code, {"name": e["name"]}, SOURCE,
                            file=e["file"], line=e["line"])
             results = resolver.resolve_product(e["name"])
             if results and all(r is not None for r in results):
@@ -168,7 +168,7 @@ def _medications(batch: GraphBatch, pids: dict[str, str]) -> None:
 
 def _allergies(batch: GraphBatch, pids: dict[str, str]) -> None:
     for (pid, code), e in _episodes(batch, batch.data_dir / ALLERGIES, pids).items():
-        batch.add_node("Condition", code, {"name": e["name"], "curie": f"SNOMEDCT:{code}"}, SOURCE,
+        batch.add_node("Condition", code, {"name": e["name"]}, SOURCE,
                        file=e["file"], line=e["line"])
         batch.add_edge("ALLERGIC_TO", ("Patient", pid), ("Condition", code),
                        {"first_year": e["first_year"], "active": e["current"]}, SOURCE)

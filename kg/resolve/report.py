@@ -1,18 +1,15 @@
 """The resolution report: per source, how many names resolved and how; what did not, with suggestions.
 
-`python -m kg.resolve.report --data-dir DIR [--json]` measures every source of the real data.
+`python -m kg.resolve.measure --data-dir DIR [--json]` measures every source of the real data into one.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from kg.cliutil import add_json_flag, emit, table
+from kg.cliutil import table
 from kg.resolve.index import Match, Suggestion
 
 METHOD_ORDER = ("id", "xref", "exact", "alias", "brand", "normalised", "salt-stripped", "xref-prefix", "broader",
@@ -73,7 +70,7 @@ class ResolutionReport:
                 "total": s.total,
                 "resolved": s.resolved,
                 "rate": round(s.rate, 4),
-                "by_method": dict(sorted(s.methods.items(), key=lambda kv: _method_rank(kv[0]))),
+                "by_method": dict(sorted(s.methods.items(), key=lambda kv: method_rank(kv[0]))),
                 "ambiguous": s.ambiguous,
                 "unresolved": s.unresolved,
             }
@@ -82,7 +79,7 @@ class ResolutionReport:
 
     def summary(self) -> str:
         """A readable table: one row per source with counts per method."""
-        methods = sorted({m for s in self.sources.values() for m in s.methods}, key=_method_rank)
+        methods = sorted({m for s in self.sources.values() for m in s.methods}, key=method_rank)
         rows = [
             (source, s.total, s.resolved, f"{100 * s.rate:.1f}%", *[s.methods.get(m, 0) for m in methods],
              len(s.ambiguous), len(s.unresolved))
@@ -91,34 +88,5 @@ class ResolutionReport:
         return table(rows, ("source", "total", "resolved", "rate", *methods, "ambiguous", "unresolved"))
 
 
-def _method_rank(method: str) -> int:
+def method_rank(method: str) -> int:
     return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kg.resolve.report",
-                                     description="Measure identity resolution rates on every source.")
-    parser.add_argument("--data-dir", type=Path, help="source data (default: MEDKG_DATA_DIR)")
-    parser.add_argument("--examples", type=int, default=8, help="unresolved names to show per source")
-    add_json_flag(parser)
-    args = parser.parse_args(argv)
-    from kg.resolve.measure import measure
-    from kg.settings import get_settings
-
-    report = measure(args.data_dir or get_settings().medkg_data_dir)
-
-    def human(_: object) -> str:
-        lines = [report.summary(), ""]
-        for source, stats in report.sources.items():
-            shown = list(stats.unresolved.items())[: args.examples]
-            if shown:
-                lines.append(f"{source}: unresolved e.g. " + "; ".join(
-                    f"{raw} (→ {sug[0]['name']} {sug[0]['score']})" if sug else raw for raw, sug in shown))
-        return "\n".join(lines)
-
-    emit(report.to_dict(), args.json, human)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,8 +6,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.services import cypher as cypher_service
-from api.services.cypher_privacy import hidden_names, plan_privacy_refusal, value_privacy_refusal
+from api.services.cypher_privacy import (
+    PENDING_LABELS,
+    PENDING_TYPES,
+    hidden_names,
+    plan_privacy_refusal,
+    value_privacy_refusal,
+)
 from kg.db import read
+from kg.schema import get_schema
 
 pytestmark = pytest.mark.neo4j
 
@@ -67,6 +74,14 @@ def test_hidden_names_follow_the_schema() -> None:
     assert {"Patient", "Image"} <= labels and "Drug" not in labels and "Condition" not in labels
     assert {"HAS_CONDITION", "TAKES", "ALLERGIC_TO", "REPORTS", "HAS_IMAGE"} <= types
     assert "TREATS" not in types and "CONTAINS" not in types
+    schema = get_schema()
+    flagged = {n for n, spec in schema.labels.items() if spec.patient_data}
+    flagged_types = {n for n, spec in schema.relationships.items() if spec.patient_data}
+    assert labels == flagged | (PENDING_LABELS - set(schema.labels))  # the schema's flags, nothing hand-kept
+    assert types == flagged_types | (PENDING_TYPES - set(schema.relationships))
+    # once the schema lists the image nodes, it must flag them as patient data (else researchers would see them)
+    assert all(schema.labels[n].patient_data for n in PENDING_LABELS if n in schema.labels)
+    assert all(schema.relationships[n].patient_data for n in PENDING_TYPES if n in schema.relationships)
 
 
 @pytest.mark.parametrize(("query", "params"), LEAKS)

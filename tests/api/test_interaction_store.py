@@ -35,7 +35,10 @@ RUNNING = "99991231T000000-in-progress"  # sorts after every real build id: the 
 
 @pytest.fixture(scope="module")
 def service(built_graph: object, settings: Settings, driver) -> InteractionService:
-    services = build_services(settings, driver)
+    # a view of the newest build that does not expire during the module: with the default 1 s, a busy machine
+    # let it lapse between the warm-up and the checks, and check_in_memory rightly answered None (a timing
+    # flake); expiry and re-reading are tested with their own clocks below
+    services = build_services(settings.model_copy(update={"medkg_build_check_seconds": 3600.0}), driver)
     services.lookup.suggest("warm up", 1)  # what the app's warm-up thread does: matcher, coverage index, store
     services.interactions.index()
     build = services.interactions.builds.current()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ MARKER_QUERY = "RETURN 'medkg-e2e' AS marker, 6*7 AS answer"
 
 
 def test_browser_connects_and_shows_query_result(browser_page, browser_target, artefacts_dir: Path) -> None:
-    t0 = time.perf_counter()
     open_browser_session(browser_page, browser_target.http_port, browser_target.bolt_port, browser_target.password)
     text = run_cypher(browser_page, MARKER_QUERY)
     shot = artefacts_dir / "browser-query-result.png"
@@ -26,7 +24,6 @@ def test_browser_connects_and_shows_query_result(browser_page, browser_target, a
     assert '"medkg-e2e"' in text, text  # the Browser's table shows strings quoted
     assert re.search(r"\b42\b", text), text
     assert shot.stat().st_size > 10_000
-    assert time.perf_counter() - t0 < 120
 
     # A failing query shows the server's error in its frame (and the helper reports it, not a timeout).
     with pytest.raises(BrowserQueryError, match=r"UnknownFunction|Unknown function"):

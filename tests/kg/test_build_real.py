@@ -27,6 +27,12 @@ def _one(driver, query: str, **params):
     return records[0][0]
 
 
+def _graph_build_id(driver) -> str:
+    """The build the graph holds now (the newest complete one): tests compare against it rather than the session
+    fixture's id, so a test that rebuilds (test_second_build_gives_identical_counts) may run in any order."""
+    return _one(driver, "MATCH (b:Build {status: 'complete'}) RETURN b.id ORDER BY b.finished DESC LIMIT 1")
+
+
 @pytest.fixture(scope="module")
 def stats(built_graph, driver, settings) -> dict:
     return graph_stats(driver, database=settings.neo4j_database)
@@ -50,7 +56,7 @@ def test_counts_are_the_sources_counts(built_graph, stats: dict, metaedges: Coun
     assert stats["relationships"]["PALLIATES"] == metaedges["CpD"] == 390
     assert _one(driver, "MATCH ()-[r:INTERACTS_WITH {source: 'ddinter'}]->() RETURN count(r)") > 100_000
     # what the build says it wrote is what the database holds (API patients and predictions carry no build_id)
-    assert _build_counts(driver, built_graph.build_id) == built_graph.counts
+    assert _build_counts(driver, _graph_build_id(driver)) == built_graph.counts
     for label, n in built_graph.counts["nodes"].items():
         assert stats["nodes"][label] >= n
 
@@ -64,23 +70,24 @@ def _build_counts(driver, build_id: str) -> dict:
 
 
 def test_every_element_has_sources_licenses_and_the_build_id(built_graph, driver) -> None:
+    build_id = _graph_build_id(driver)
     # elements of a build (API patients and predictions carry no build_id); none left from another build
     lacking = ("size(coalesce(x.sources, [])) = 0 OR size(coalesce(x.licenses, [])) = 0 "
                "OR size(coalesce(x.source_versions, [])) = 0 OR x.build_id <> $id")
     assert _one(driver, f"MATCH (x) WHERE NOT x:Build AND x.build_id IS NOT NULL AND ({lacking}) RETURN count(x)",
-                id=built_graph.build_id) == 0
+                id=build_id) == 0
     assert _one(driver, f"MATCH ()-[x]->() WHERE x.build_id IS NOT NULL AND ({lacking}) RETURN count(x)",
-                id=built_graph.build_id) == 0
+                id=build_id) == 0
     total = sum(built_graph.counts["nodes"].values()) + sum(built_graph.counts["relationships"].values())
-    assert _one(driver, "MATCH (x) WHERE x.build_id = $id RETURN count(x)", id=built_graph.build_id) + _one(
-        driver, "MATCH ()-[x]->() WHERE x.build_id = $id RETURN count(x)", id=built_graph.build_id) == total
+    assert _one(driver, "MATCH (x) WHERE x.build_id = $id RETURN count(x)", id=build_id) + _one(
+        driver, "MATCH ()-[x]->() WHERE x.build_id = $id RETURN count(x)", id=build_id) == total
     # per-source types carry exactly one source, version and license
     assert _one(driver, "MATCH ()-[x:PRESENTS|INTERACTS_WITH]->() WHERE x.source IS NULL OR x.license IS NULL "
                         "OR x.sources <> [x.source] RETURN count(x)") == 0
 
 
 def test_build_node_records_checksums_and_counts(built_graph, driver, settings) -> None:
-    b = _one(driver, "MATCH (b:Build {id: $id}) RETURN b", id=built_graph.build_id)
+    b = _one(driver, "MATCH (b:Build {id: $id}) RETURN b", id=_graph_build_id(driver))
     assert b["status"] == "complete" and b["finished"] >= b["started"]
     sums = json.loads(b["checksums"])
     files = {str(p.relative_to(settings.medkg_data_dir)) for p in required_files(settings.medkg_data_dir,
@@ -92,7 +99,7 @@ def test_build_node_records_checksums_and_counts(built_graph, driver, settings) 
     assert b["sources"] == list(ADAPTERS) and b["excluded_licenses"] == []
 
 
-def test_stats_cli_json(built_graph) -> None:
+def test_stats_cli_json(built_graph, driver) -> None:
     proc = subprocess.run([sys.executable, "-m", "api.cli", "kg", "stats", "--json"], capture_output=True,
                           text=True, env=os.environ.copy(), timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -104,7 +111,7 @@ def test_stats_cli_json(built_graph) -> None:
             assert out[kind][key] >= n, key  # API patients and predictions may add to the build's counts
     assert out["relationships"]["TREATS"] == built_graph.counts["relationships"]["TREATS"]
     assert out["rejects"] == built_graph.rejects and out["unresolved"] == built_graph.unresolved
-    assert out["build"]["id"] == built_graph.build_id
+    assert out["build"]["id"] == _graph_build_id(driver)
 
 
 def test_warfarin_aspirin_severity_and_mechanism(built_graph, driver) -> None:
@@ -146,11 +153,14 @@ def test_reports_resolution_and_rejects(built_graph) -> None:
 
 @pytest.mark.slow
 def test_second_build_gives_identical_counts(built_graph, driver, settings) -> None:
-    """Runs last: a rebuild on the same database changes nothing but the build id."""
+    """A rebuild on the same database changes nothing but the build id (the other tests read the graph's current
+    build id, so this one may run in any order)."""
+    before = _graph_build_id(driver)
+    before_counts = _build_counts(driver, before)
     again = build(driver, settings.medkg_data_dir, database=settings.neo4j_database,
                   report_root=settings.medkg_home / "builds", progress=False)
-    assert again.build_id != built_graph.build_id
-    assert again.counts == built_graph.counts
+    assert again.build_id != before and _graph_build_id(driver) == again.build_id
+    assert again.counts == built_graph.counts == before_counts
     assert again.rejects == built_graph.rejects
     assert again.deleted_stale == {}
     assert _build_counts(driver, again.build_id) == built_graph.counts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,7 @@ DATA = get_settings().medkg_data_dir
 
 @pytest.fixture(scope="session")
 def drugs() -> DrugResolver:
-    start = time.perf_counter()
-    resolver = DrugResolver.from_data_dir(DATA)
-    assert time.perf_counter() - start < 10
-    return resolver
+    return DrugResolver.from_data_dir(DATA)  # its build time and lookup latency: bench/bench_resolve.py
 
 
 @pytest.fixture(scope="session")
@@ -125,14 +121,14 @@ def test_ambiguous_alias_is_reported_not_guessed(drugs: DrugResolver) -> None:
     assert found.ambiguous == ("DB00883", "DB01020")
 
 
-def test_lookup_is_fast(drugs: DrugResolver) -> None:
-    names = ["aspirin", "warfarn", "Zanubrutinib", "Oxycodone Hydrochloride", "qwertyuiopasdf"] * 20
-    start = time.perf_counter()
-    for name in names:
-        drugs.resolve(name)
-        drugs.suggest(name)
-    per_lookup_ms = (time.perf_counter() - start) * 1000 / (2 * len(names))
-    assert per_lookup_ms < 15  # ~1-2 ms on an idle core; loose for a shared CI machine
+def test_lookups_resolve_and_suggest_the_right_drugs(drugs: DrugResolver) -> None:
+    """The names bench/bench_resolve.py times (latency is measured there, against difflib, not asserted here)."""
+    got = {name: (r.id, r.method) if (r := drugs.resolve(name)) else None
+           for name in ["aspirin", "warfarn", "Zanubrutinib", "Oxycodone Hydrochloride", "qwertyuiopasdf"]}
+    assert got == {"aspirin": ("DB00945", "alias"), "warfarn": ("DB00682", "fuzzy"), "Zanubrutinib": None,
+                   "Oxycodone Hydrochloride": ("DB00497", "alias"), "qwertyuiopasdf": None}
+    assert drugs.suggest("warfarn")[0].id == "DB00682"  # the typo's best suggestion is the drug itself
+    assert drugs.suggest("Zanubrutinib")[0].score < 80  # newer than this DrugBank: only weak suggestions
 
 
 # --- products (Synthea RxNorm descriptions) --------------------------------------------------------
