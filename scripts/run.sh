@@ -20,7 +20,8 @@ $M text embed-graph
   || { echo "== training drug recommendation (treats)"; $M train treats; }
 [ -f "$ART/diagnosis/model.pt" ] || { echo "== training diagnosis"; $M diagnose train; }
 [ -f "$ART/text/symptom2disease/model.npz" ] || { echo "== training text classifier"; $M text train; }
-[ -f "$ART/images/model.pt" ] || { echo "== training image encoder"; $M images train; }
+.venv/bin/python -c "from gnn.pipeline.registry import get_family; get_family('images').load()" >/dev/null 2>&1 \
+  || { echo "== training image encoder"; $M train images; }
 if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
   $M keys create --name local-admin --role admin --json \
     | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' > "$MEDKG_HOME/admin-api-key"
