@@ -45,6 +45,7 @@ def evaluate_seeds(split: Split, base: TrainConfig, seeds: list[int], progress: 
     notes: dict[str, Any] = {"split_sizes": split.sizes(), "dedup": split.dedup, "split_seed": SPLIT_SEED,
                              "normal_share": base.normal_share, "threshold": 0.5, "epochs": base.epochs,
                              "threads": base.threads, "train_seconds": {NEW: [], OLD: [], LOGREG: []},
+                             "train_cpu_seconds": {NEW: [], OLD: []},
                              "tta_used": [], "load_average_1min": [], "cpu_count": os.cpu_count()}
     curves: dict[str, tuple[np.ndarray, ...]] = {}
     w_test = prior_weights(split.y_test, base.normal_share)
@@ -59,6 +60,7 @@ def evaluate_seeds(split: Split, base: TrainConfig, seeds: list[int], progress: 
                           (OLD, previous_recipe(TrainConfig(**{**base.__dict__, "seed": seed})))):
             trained = train_model(split, cfg, progress=progress)
             notes["train_seconds"][name].append(round(trained.seconds, 1))
+            notes["train_cpu_seconds"][name].append(round(trained.cpu_seconds, 1))
             prob = trained.probabilities(split.x_test)
             per_seed[name].append(report(prob, split.y_test, trained.threshold, base.normal_share))
             if name == NEW:

@@ -79,7 +79,8 @@ class ImagesFamily(ModelFamily):
         trained = train_model(split, self._train_config(config), progress=progress)
         store = self.store(config.artifacts)
         metrics = {f"tune_{k}": v for k, v in trained.tune["tuning"].items()}
-        metrics.update({"train_seconds": round(trained.seconds, 1), "tta": trained.tta,
+        metrics.update({"train_seconds": round(trained.seconds, 1), "train_cpu_seconds": round(trained.cpu_seconds, 1),
+                        "tta": trained.tta,
                         "threshold": trained.threshold, "normal_share": config.normal_share})
         spec = {"model": trained.model.config.to_dict(), "train": trained.config.to_dict(),
                 "normalisation": {"mean": trained.mean, "std": trained.std},

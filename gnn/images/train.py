@@ -63,6 +63,7 @@ class Trained:
     history: list[dict]
     seconds: float
     tune: dict = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # this process's CPU time: comparable across loads of the shared machine
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return apply_platt(logits(self.model, images, self.mean, self.std, self.tta), self.platt_a, self.platt_b)
@@ -142,7 +143,7 @@ def train_model(split: Split, cfg: TrainConfig, progress: bool = True) -> Traine
     seed_everything(cfg.seed)
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         x, y = split.x_train, split.y_train
         mean = float(x.mean() / 255.0)
@@ -176,6 +177,7 @@ def train_model(split: Split, cfg: TrainConfig, progress: bool = True) -> Traine
             history.append({"epoch": epoch + 1, "loss": total / len(y)})
             bar.set_postfix(loss=f"{total / len(y):.4f}")
         a, b, use_tta, tune = calibrate(model, split, mean, std, cfg)
-        return Trained(model, mean, std, a, b, 0.5, use_tta, cfg, history, time.perf_counter() - start, tune)
+        return Trained(model, mean, std, a, b, 0.5, use_tta, cfg, history, time.perf_counter() - start, tune,
+                       time.process_time() - cpu_start)
     finally:
         torch.set_num_threads(prev_threads)
