@@ -58,7 +58,7 @@ def _resize(grey: np.ndarray) -> np.ndarray:
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     square = Image.fromarray(np.clip(np.rint(grey[top:top + side, left:left + side]), 0, 255).astype(np.uint8))
-    return np.asarray(square.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.uint8)
+    return np.array(square.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.uint8)  # a writable copy
 
 
 def decode_picture(data: bytes, max_pixels: int) -> Decoded:

@@ -204,25 +204,37 @@ def test_prevalence_weights_and_reweighted_metrics() -> None:
 
 
 @pytest.mark.neo4j
-def test_attach_image_and_similar_images(driver) -> None:
-    from gnn.images.graph import attach_image, create_vector_index, similar_images
+def test_attach_images_is_all_or_nothing_and_similar_stays_within_a_model_run(driver) -> None:
+    from neo4j.exceptions import ConstraintError
+
+    from gnn.images.graph import attach_images, ensure_image_schema, image_rows, similar_images
     from kg.db import read, write
+    from kg.errors import NotFound
 
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(3, 128))
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    write(driver, "MERGE (:Patient {id: 'TEST-IMG-P1'})")
+    src = [{"format": "array", "width": 28, "height": 28}] * 3
+    pid = "P-00000000test1mg"
+    write(driver, "MERGE (:Patient {id: $id})", id=pid)
     try:
-        create_vector_index(driver, 128)
-        for i, v in enumerate(vecs):
-            attach_image(driver, "TEST-IMG-P1", f"TEST-IMG-{i}", v.tolist(), 0.2 + 0.3 * i, "test-run")
-        write(driver, "CALL db.awaitIndexes(60)")
-        rows = read(driver, "MATCH (:Patient {id:'TEST-IMG-P1'})-[:HAS_IMAGE]->(i:Image)-[s:SHOWS]->"
-                            "(:Finding {id:'pneumonia'}) RETURN i.id AS id, s.probability AS p ORDER BY id")
-        assert [(r["id"], round(r["p"], 2)) for r in rows] == [("TEST-IMG-0", 0.2), ("TEST-IMG-1", 0.5),
-                                                               ("TEST-IMG-2", 0.8)]
-        hits = [h for h in similar_images(driver, vecs[1].tolist(), k=10) if h["image_id"].startswith("TEST-IMG-")]
-        assert hits[0]["image_id"] == "TEST-IMG-1" and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
-        assert hits[0]["patient_id"] == "TEST-IMG-P1" and hits[0]["probability"] == pytest.approx(0.5)
+        ensure_image_schema(driver)
+        with pytest.raises(NotFound, match="no patient with id 'P-missing'"):
+            attach_images(driver, "P-missing", image_rows(vecs, np.array([0.1, 0.6, 0.9]), threshold=0.5,
+                                                         normal_share=0.37, model_run="run-a", sources=src))
+        rows = image_rows(vecs, np.array([0.1, 0.6, 0.9]), threshold=0.5, normal_share=0.37, model_run="run-a",
+                          sources=src)
+        rows[2]["id"] = rows[0]["id"]  # the third write breaks the id constraint: nothing may remain
+        with pytest.raises(ConstraintError):
+            attach_images(driver, pid, rows)
+        assert read(driver, "MATCH (:Patient {id: $id})-[:HAS_IMAGE]->(i) RETURN count(i) AS n", id=pid)[0]["n"] == 0
+        a = attach_images(driver, pid, image_rows(vecs, np.array([0.1, 0.6, 0.9]), threshold=0.5, normal_share=0.37,
+                                                  model_run="run-a", sources=src))
+        assert [r["shows"] for r in a] == [False, True, True] and a[1]["finding_id"] == "DOID:552"
+        b = attach_images(driver, pid, image_rows(vecs[:1], np.array([0.2]), threshold=0.5, normal_share=0.37,
+                                                  model_run="run-b", sources=src))
+        hits = similar_images(driver, a[0]["image_id"], k=5)
+        assert {h["image_id"] for h in hits} == {a[1]["image_id"], a[2]["image_id"]}  # not run-b's twin
+        assert b[0]["image_id"] not in {h["image_id"] for h in hits}
     finally:
-        write(driver, "MATCH (n) WHERE (n:Patient OR n:Image) AND n.id STARTS WITH 'TEST-IMG-' DETACH DELETE n")
+        write(driver, "MATCH (p:Patient {id: $id}) OPTIONAL MATCH (p)-[:HAS_IMAGE]->(i) DETACH DELETE p, i", id=pid)
