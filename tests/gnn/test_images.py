@@ -238,3 +238,41 @@ def test_attach_images_is_all_or_nothing_and_similar_stays_within_a_model_run(dr
         assert b[0]["image_id"] not in {h["image_id"] for h in hits}
     finally:
         write(driver, "MATCH (p:Patient {id: $id}) OPTIONAL MATCH (p)-[:HAS_IMAGE]->(i) DETACH DELETE p, i", id=pid)
+
+
+@pytest.mark.neo4j
+def test_ingest_folder_and_npz_for_a_patient(driver, artifacts: Path, parts, tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    from kg.db import read, write
+
+    run = get_run_folder(artifacts)
+    x = parts["val"][0]
+    folder = tmp_path / "xrays"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(x[i]).resize((64, 80)).save(folder / f"{i}.png")
+    (folder / "2.jpg").write_bytes(b"\xff\xd8\xff" + b"broken")
+    pid = "P-00000000ingest01"
+    write(driver, "MERGE (:Patient {id: $id})", id=pid)
+    try:
+        assert main(["images", "ingest", "--patient", pid, "--folder", str(folder), "--run", run]) == 1
+        assert f"{folder / '2.jpg'}: body: corrupt JPEG file" in capsys.readouterr().err
+        count = "MATCH (:Patient {id: $id})-[:HAS_IMAGE]->(i:Image) RETURN count(i) AS n"
+        assert read(driver, count, id=pid)[0]["n"] == 0  # the bad file stopped everything before any write
+        (folder / "2.jpg").unlink()
+        assert main(["images", "ingest", "--patient", pid, "--folder", str(folder), "--run", run, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert [i["source"] for i in out["images"]] == ["0.png", "1.png"]
+        npz = tmp_path / "x.npz"
+        np.savez(npz, test_images=x[2:5])
+        assert main(["images", "ingest", "--patient", pid, "--npz", str(npz), "--run", run]) == 0
+        assert read(driver, count, id=pid)[0]["n"] == 5
+    finally:
+        write(driver, "MATCH (p:Patient {id: $id}) OPTIONAL MATCH (p)-[:HAS_IMAGE]->(i) DETACH DELETE p, i", id=pid)
+
+
+def get_run_folder(artifacts: Path) -> str:
+    from gnn.pipeline.registry import get_family
+
+    return get_family("images").store(artifacts).manifest().folder
