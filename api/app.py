@@ -12,11 +12,24 @@ from fastapi.responses import JSONResponse
 
 from api.docs import mount_docs
 from api.request_id import RequestId, request_id
-from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, schema, search, semantic
-from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
+from api.routes import (
+    cypher,
+    diagnosis,
+    entities,
+    health,
+    images,
+    interactions,
+    patients,
+    recommend,
+    schema,
+    search,
+    semantic,
+)
+from api.security import ANY_ROLE, CLINICAL, IMAGE_UPLOAD, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.db import Gateway
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
+from api.services.images import ImageService
 from api.services.patients import PatientService
 from api.services.semantic import SemanticService
 from api.services.state import build_services, warm
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.patients = PatientService(app.state.driver, settings.neo4j_database)
         app.state.diagnosis = DiagnosisService(settings, app.state.driver)  # a missing/bad model: `error`, 503
         app.state.semantic = SemanticService(settings, app.state.db)  # loads the encoder on first use
+        app.state.images = ImageService(settings, app.state.driver)  # loads the image model on first use
         warming = warm(app.state.services, app.state.driver)
         stop = threading.Event()
         app.state.services.interactions.builds.start_refresher(stop)
@@ -80,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.audit = audit
     app.state.rate_limiter = RateLimiter(settings.medkg_rate_limit, settings.medkg_rate_burst)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.medkg_max_body_bytes)
+    # image uploads may be larger; above MEDKG_IMAGE_MAX_BYTES the route answers 422, far above it this 413
+    app.add_middleware(BodySizeLimit, max_bytes=settings.medkg_max_body_bytes,
+                       larger={IMAGE_UPLOAD: 2 * settings.medkg_image_max_bytes})
     app.add_middleware(RequestId)  # added last: outermost, so even a refused body has a request id
 
     # Domain errors -> HTTP status, here and nowhere else. Routes raise; they never build a 503 by hand.
@@ -132,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(schema.router)
     app.include_router(diagnosis.router, dependencies=[Depends(CLINICAL)])
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
+    app.include_router(images.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     return app

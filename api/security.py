@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -205,19 +206,27 @@ CLINICAL = require(Role.clinician)
 ADMIN = require()
 
 
-class BodySizeLimit:
-    """ASGI middleware: requests whose body exceeds `max_bytes` get 413 before the route runs."""
+IMAGE_UPLOAD = re.compile(r"^/patients/[^/]+/images$")
 
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+class BodySizeLimit:
+    """ASGI middleware: requests whose body exceeds `max_bytes` (or the limit of a path in `larger`) get 413
+    before the route runs."""
+
+    def __init__(self, app, max_bytes: int, larger: dict[re.Pattern[str], int] | None = None) -> None:
+        self.app, self.default_max, self.larger = app, max_bytes, dict(larger or {})
+
+    def _limit(self, path: str) -> int:
+        return next((n for pattern, n in self.larger.items() if pattern.match(path)), self.default_max)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self._limit(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return await self._reject(send)
+        if length is not None and length.isdigit() and int(length) > max_bytes:
+            return await self._reject(send, max_bytes)
         received = 0
 
         async def limited_receive():
@@ -225,17 +234,17 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _TooLarge
             return message
 
         try:
             return await self.app(scope, limited_receive, send)
         except _TooLarge:
-            return await self._reject(send)
+            return await self._reject(send, max_bytes)
 
-    async def _reject(self, send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
+    async def _reject(self, send, max_bytes: int) -> None:
+        body = json.dumps({"detail": f"request body larger than {max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

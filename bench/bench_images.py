@@ -1,7 +1,7 @@
 """Images per second of the CNN encoder (embedding + calibrated probability) vs the pixel logistic regression.
 
 Run: .venv/bin/python bench/bench_images.py [--batch 256] [--repeats 7] [--threads 1]
-Uses the trained model in $MEDKG_ARTIFACTS/images when present, else an untrained one of the same
+Uses the latest `images` run in $MEDKG_ARTIFACTS when present, else an untrained one of the same
 architecture (same speed). Prints medians over repeats, and the CNN / baseline ratio, all in one run.
 """
 
@@ -15,12 +15,11 @@ import time
 import numpy as np
 import torch
 
-from gnn.images.artifacts import default_model_dir
 from gnn.images.baseline import PixelLogReg
 from gnn.images.data import load_split
-from gnn.images.metrics import apply_platt
 from gnn.images.model import PneumoniaCNN
 from gnn.images.train import forward_all
+from gnn.pipeline.calibration import apply_platt
 from kg.errors import ConfigError
 
 
@@ -45,12 +44,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     split = load_split()
-    images = np.concatenate([split.x_cal, split.x_test])  # 1,542 held-out images
+    images = np.concatenate([split.x_cal, split.x_test])  # tuning + test images
     try:
-        from gnn.images.encoder import ImageEncoder
+        from gnn.pipeline.registry import get_family
 
-        enc = ImageEncoder()
-        model, mean, std, a, b, source = enc.model, enc.mean, enc.std, enc.a, enc.b, str(default_model_dir())
+        enc = get_family("images").load()
+        model, mean, std, a, b, source = enc.model, enc.mean, enc.std, enc.a, enc.b, enc.model_run
     except ConfigError:  # no trained model: same architecture, same cost
         model, mean, std, a, b, source = PneumoniaCNN().eval(), 0.57, 0.17, 1.0, 0.0, "untrained (same architecture)"
 
@@ -59,9 +58,9 @@ def main() -> None:
             _, logits = forward_all(model, batch, mean, std, batch_size=len(batch))
         apply_platt(logits, a, b)
 
-    lr = PixelLogReg().fit(split.x_train, split.y_train)
+    lr = PixelLogReg().fit(split)
     cnn_rate, cnn_times = _rate(cnn, images, args.batch, args.repeats)
-    lr_rate, lr_times = _rate(lr.predict_proba, images, args.batch, args.repeats)
+    lr_rate, lr_times = _rate(lr.probabilities, images, args.batch, args.repeats)
     spread = {"cnn_run_seconds": [round(t, 4) for t in cnn_times],
               "logreg_run_seconds": [round(t, 5) for t in lr_times]}
     result = {

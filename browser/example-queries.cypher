@@ -93,3 +93,21 @@ RETURN b.id AS build, b.status AS status, b.started AS started, b.finished AS fi
        b.counts AS counts, b.rejects AS rejects, b.excluded_licenses AS excluded_licenses
 ORDER BY b.started DESC
 LIMIT 1;
+
+// name: Patient chest X-rays with findings and nearest cases (similar images)
+// Picks the patient with the most images; replace the first two lines with MATCH (p:Patient {id: 'P-...'}).
+// Probabilities and SHOWS links are model predictions (model_run); neighbours come from the vector index
+// `image_embedding` and are compared within the same model run only.
+MATCH (p:Patient)-[:HAS_IMAGE]->(:Image)
+WITH p, count(*) AS n_images ORDER BY n_images DESC, p.id LIMIT 1
+MATCH (p)-[:HAS_IMAGE]->(img:Image)
+CALL (img) {
+  CALL db.index.vector.queryNodes('image_embedding', 6, img.embedding) YIELD node, score
+  WITH node, score WHERE node <> img AND node.model_run = img.model_run
+  OPTIONAL MATCH (other:Patient)-[:HAS_IMAGE]->(node)
+  RETURN collect({image: node.id, patient: other.id, decision: node.decision,
+                  probability: round(node.probability, 3), similarity: round(score, 3)})[..5] AS nearest
+}
+RETURN p.id AS patient, img.id AS image, img.decision AS decision, round(img.probability, 3) AS probability,
+       img.model_run AS model_run, [(img)-[:SHOWS]->(d:Disease) | d.name] AS findings, nearest
+ORDER BY img.created DESC;

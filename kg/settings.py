@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     medkg_rate_burst: int = 100
     medkg_max_body_bytes: int = 1_000_000
     medkg_build_check_seconds: float = 1.0  # how stale the API's view of the newest build may be
+    medkg_image_normal_share: float = 0.37  # target share of normal chest X-rays (calibration, threshold)
+    medkg_image_store_pixels: bool = False  # keep an uploaded image's 28×28 pixels on its Image node
+    medkg_image_max_bytes: int = 10_000_000  # largest accepted upload to POST /patients/{id}/images
+    medkg_image_max_pixels: int = 50_000_000  # largest accepted width × height (decompression bombs)
 
     @property
     def server_home(self) -> Path:

@@ -31,7 +31,7 @@ $M text embed-graph
 has_run() { .venv/bin/python -c "import sys; from gnn.pipeline.registry import get_family as g; g(sys.argv[1]).store().manifest()" "$1" >/dev/null 2>&1; }
 has_run diagnosis || { echo "== training diagnosis"; $M train diagnosis; }
 has_run text || { echo "== training text classifier"; $M train text; }
-[ -f "$ART/images/model.pt" ] || { echo "== training image encoder"; $M images train; }
+has_run images || { echo "== training image encoder"; $M train images; }
 if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
   $M keys create --name local-admin --role admin --json \
     | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' > "$MEDKG_HOME/admin-api-key"

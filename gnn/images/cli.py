@@ -1,112 +1,44 @@
-"""`medkg images train | predict | evaluate`: the PneumoniaMNIST CNN encoder (torch imported lazily)."""
+"""`medkg images ...`: the old spellings `images train|evaluate|predict` (aliases of `medkg train|evaluate|predict
+images`, printing the new form once) and `images ingest` (a patient's images into the graph)."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kg.cliutil import add_json_flag, emit, table
-
-
-def _model_dir(args: argparse.Namespace) -> Path:
-    from gnn.images.artifacts import default_model_dir
-
-    return Path(args.model_dir) if args.model_dir else default_model_dir()
-
-
-def _metrics_rows(metrics: dict) -> list[tuple]:
-    keys = ("auroc", "accuracy", "balanced_accuracy", "accuracy_at_0.5")
-    return [(name, *(f"{metrics[name]['test'][k]:.4f}" for k in keys)) for name in ("cnn", "logreg")]
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from gnn.images.artifacts import save_run
-    from gnn.images.baseline import evaluate_baseline
-    from gnn.images.data import load_split, stratified_split, subsample
-    from gnn.images.train import TrainConfig, evaluate_trained, train_model
-
-    split = load_split()
-    if args.limit:
-        split = stratified_split(*subsample(split.x_train, split.y_train, args.limit, seed=args.seed), seed=args.seed)
-    trained = train_model(split, TrainConfig(epochs=args.epochs, seed=args.seed))
-    metrics = {"cnn": evaluate_trained(trained, split), "logreg": evaluate_baseline(split, seed=args.seed)}
-    out = save_run(_model_dir(args), trained, metrics, split.sizes())
-    result = {"model_dir": str(out), "seed": args.seed, "epochs": args.epochs, "seconds": round(trained.seconds, 1),
-              "threshold": trained.threshold, "split": split.sizes(),
-              "test": {"cnn": metrics["cnn"]["test"], "logreg": metrics["logreg"]["test"]}}
-
-    def human(r: dict) -> str:
-        return (f"trained CNN (seed {r['seed']}, {r['epochs']} epochs, {r['seconds']} s) -> {r['model_dir']}\n"
-                f"decision threshold (chosen on calibration part): {r['threshold']:.4f}\n"
-                f"test part ({r['split']['test']['n']} images):\n"
-                + table(_metrics_rows(metrics), ("model", "AUROC", "accuracy", "balanced acc", "acc@0.5")))
-
-    emit(result, args.json, human)
-    return 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    from gnn.images.data import read_npz_images
-    from gnn.images.encoder import ImageEncoder, write_predictions
-
-    images = read_npz_images(Path(args.input), key=args.key)
-    encoder = ImageEncoder(_model_dir(args))
-    prob = encoder.predict_proba(images)
-    write_predictions(Path(args.output), prob)
-    result = {"input": args.input, "output": args.output, "n": len(prob), "model_run": encoder.model_run,
-              "threshold": encoder.threshold,
-              "predicted_pneumonia": int((prob >= encoder.threshold).sum())}
-    emit(result, args.json, lambda r: (f"wrote {r['n']} probabilities to {r['output']} (model {r['model_run']}; "
-                                       f"{r['predicted_pneumonia']} at or above threshold {r['threshold']:.4f})"))
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from gnn.images.evaluate import evaluate_seeds, save_evaluation
-
-    result = evaluate_seeds(args.seeds, args.epochs)
-    result["saved_to"] = str(save_evaluation(result, _model_dir(args)))
-
-    def human(r: dict) -> str:
-        s = r["summary"]
-        keys = ("auroc", "accuracy", "balanced_accuracy", "accuracy_at_0.5")
-        rows = [(name, *(f"{s[name][k]['mean']:.4f} ± {s[name][k]['sd']:.4f}" for k in keys))
-                for name in ("cnn", "logreg")]
-        return (f"test part: {r['split']['test']['n']} images ({r['split']['test']['normal']} normal), "
-                f"seeds {r['seeds']}, {r['epochs']} epochs; mean ± sd\n"
-                + table(rows, ("model", "AUROC", "accuracy", "balanced acc", "acc@0.5"))
-                + f"\nsaved to {r['saved_to']}")
-
-    emit(result, args.json, human)
-    return 0
+from kg.cliutil import add_json_flag
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `medkg images ...`."""
-    p = sub.add_parser("images", help="chest X-ray (PneumoniaMNIST) CNN encoder: train, predict, evaluate",
-                       description="Train and use the CNN image encoder (128-d embedding + pneumonia probability).")
+    from gnn.pipeline.cli import _add_common, _evaluate, _predict, _train, alias
+    from gnn.pipeline.registry import get_family
+
+    p = sub.add_parser("images", help="chest X-ray images: ingest for a patient (train/evaluate/predict: aliases)",
+                       description="Chest X-ray images. Training, evaluation and prediction are `medkg train|"
+                                   "evaluate|predict images`; the spellings below are kept as aliases.")
     isub = p.add_subparsers(dest="images_command", metavar="ACTION", required=True)
-    model_dir_help = "model directory (default $MEDKG_ARTIFACTS/images)"
+    fam = get_family("images")
+    for verb, maker in (("train", _train), ("evaluate", _evaluate), ("predict", _predict)):
+        a = isub.add_parser(verb, help=f"alias of `medkg {verb} images`")
+        _add_common(a, verb)
+        fam.add_arguments(verb, a)
+        a.set_defaults(func=alias(maker("images"), f"images {verb}", f"{verb} images"))
 
-    t = isub.add_parser("train", help="train the default model and save it under artifacts/images/")
-    t.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--limit", type=int, default=0, help="train on a random stratified N-image subset (quick checks)")
-    t.add_argument("--model-dir", help=model_dir_help)
-    add_json_flag(t)
-    t.set_defaults(func=cmd_train)
+    g = isub.add_parser("ingest", help="run the model on a folder of PNG/JPEG files or an .npz and attach the "
+                                       "images to a patient in the graph",
+                        description="Each image becomes an Image node linked to the patient (HAS_IMAGE), with its "
+                                    "embedding, probability and model run; one write transaction per image.")
+    g.add_argument("--patient", required=True, help="pseudonymous patient id (P-...)")
+    src = g.add_mutually_exclusive_group(required=True)
+    src.add_argument("--folder", help="a folder of .png/.jpg/.jpeg files (read in name order)")
+    src.add_argument("--npz", help="an .npz holding N×28×28 images under --key")
+    g.add_argument("--key", default="test_images", help="array name in the .npz (default test_images)")
+    g.add_argument("--run", default=None, help="a model run name or folder (default: the latest run)")
+    add_json_flag(g)
+    g.set_defaults(func=cmd_ingest)
 
-    pr = isub.add_parser("predict", help="write index<TAB>probability of pneumonia for the images of an .npz")
-    pr.add_argument("--input", required=True, help="an .npz holding `test_images` (N×28×28 uint8, or ×1, or float)")
-    pr.add_argument("--output", required=True, help="the TSV to write (header `index<TAB>probability`)")
-    pr.add_argument("--key", default="test_images", help="array name in the .npz (default test_images)")
-    pr.add_argument("--model-dir", help=model_dir_help)
-    add_json_flag(pr)
-    pr.set_defaults(func=cmd_predict)
 
-    e = isub.add_parser("evaluate", help="CNN vs pixel logistic regression over several seeds on the held-out part")
-    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
-    e.add_argument("--epochs", type=int, default=20, help="training epochs per seed (default 20)")
-    e.add_argument("--model-dir", help="where evaluation.json is written (default $MEDKG_ARTIFACTS/images)")
-    add_json_flag(e)
-    e.set_defaults(func=cmd_evaluate)
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from gnn.images.ingest import ingest_cli
+
+    return ingest_cli(args)

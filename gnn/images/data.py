@@ -1,9 +1,16 @@
-"""PneumoniaMNIST loading, input checking and the fixed stratified train / calibration / test split."""
+"""PneumoniaMNIST loading, input checking, de-duplication and the split that mimics new patients.
+
+The source file has a `train` part (normal class undersampled to 10 %) and a `val` part (natural mix, about
+26 % normal). Exact duplicates (same pixels) are removed first, across both parts; the `val` images are the
+test (patients the model never saw in any form), and the `train` images are split into a fitting part and a
+tuning part (calibration, decision threshold, test-time-augmentation choice).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +20,7 @@ from kg.settings import get_settings
 
 SIDE = 28
 SPLIT_SEED = 20240707
-CAL_FRACTION = 0.15
-TEST_FRACTION = 0.20
+TUNE_FRACTION = 0.20
 
 
 def dataset_path(data_dir: Path | None = None) -> Path:
@@ -71,7 +77,7 @@ def read_npz_images(path: Path, key: str = "test_images") -> np.ndarray:
 
 @dataclass(frozen=True)
 class Split:
-    """Images (N×28×28 uint8) and labels (N, 1 = pneumonia) of the three parts."""
+    """Images (N×28×28 uint8) and labels (N, 1 = pneumonia): fit, tune (`cal`) and test parts."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -79,6 +85,7 @@ class Split:
     y_cal: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    dedup: dict[str, int] = field(default_factory=dict)
 
     def sizes(self) -> dict[str, dict[str, int]]:
         out = {}
@@ -88,36 +95,55 @@ class Split:
         return out
 
 
-def load_pool(data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All labelled images of the source file (its train and val splits, concatenated)."""
+def load_parts(data_dir: Path | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The source's `train` and `val` parts as (N×28×28 uint8 images, N labels with 1 = pneumonia)."""
     path = dataset_path(data_dir)
     if not path.is_file():
         raise SourceDataError(f"{path}: PneumoniaMNIST file not found (set MEDKG_DATA_DIR)")
+    out = {}
     with np.load(path) as npz:
-        xs, ys = [], []
         for part in ("train", "val"):
             for k in (f"{part}_images", f"{part}_labels"):
                 if k not in npz.files:
                     raise SourceDataError(f"{path}: key {k!r} missing; keys found: {list(npz.files)}")
-            xs.append(as_images(npz[f"{part}_images"], f"{path}[{part}_images]"))
-            ys.append(npz[f"{part}_labels"].reshape(-1).astype(np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+            out[part] = (as_images(npz[f"{part}_images"], f"{path}[{part}_images]"),
+                         npz[f"{part}_labels"].reshape(-1).astype(np.int64))
+    return out
 
 
-def stratified_split(x: np.ndarray, y: np.ndarray, seed: int = SPLIT_SEED, cal_fraction: float = CAL_FRACTION,
-                     test_fraction: float = TEST_FRACTION) -> Split:
-    """Split per class with a fixed seed: test and calibration fractions of each class, the rest train."""
+def load_pool(data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All labelled images of the source file (its train and val parts, concatenated)."""
+    parts = load_parts(data_dir)
+    return (np.concatenate([parts["train"][0], parts["val"][0]]),
+            np.concatenate([parts["train"][1], parts["val"][1]]))
+
+
+def pixel_hashes(x: np.ndarray) -> list[str]:
+    """sha1 of each image's bytes: equal hashes are exact duplicates."""
+    return [hashlib.sha1(np.ascontiguousarray(img).tobytes()).hexdigest() for img in x]
+
+
+def first_occurrences(hashes: list[str], exclude: set[str] = frozenset()) -> np.ndarray:
+    """Indices of the first image of each hash, leaving out hashes in `exclude`."""
+    seen = set(exclude)
+    keep = []
+    for i, h in enumerate(hashes):
+        if h not in seen:
+            seen.add(h)
+            keep.append(i)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def stratified_halves(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rest, held) index arrays: `fraction` of each class held, with a fixed seed."""
     rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {"train": [], "cal": [], "test": []}
+    held, rest = [], []
     for cls in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == cls))
-        n_test = round(len(idx) * test_fraction)
-        n_cal = round(len(idx) * cal_fraction)
-        parts["test"].append(idx[:n_test])
-        parts["cal"].append(idx[n_test:n_test + n_cal])
-        parts["train"].append(idx[n_test + n_cal:])
-    sel = {k: np.sort(np.concatenate(v)) for k, v in parts.items()}
-    return Split(x[sel["train"]], y[sel["train"]], x[sel["cal"]], y[sel["cal"]], x[sel["test"]], y[sel["test"]])
+        n = round(len(idx) * fraction)
+        held.append(idx[:n])
+        rest.append(idx[n:])
+    return np.sort(np.concatenate(rest)), np.sort(np.concatenate(held))
 
 
 def subsample(x: np.ndarray, y: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +158,30 @@ def subsample(x: np.ndarray, y: np.ndarray, n: int, seed: int = 0) -> tuple[np.n
     return x[sel], y[sel]
 
 
-def load_split(data_dir: Path | None = None) -> Split:
-    """The documented split of the pooled PneumoniaMNIST data (seed SPLIT_SEED, 65 / 15 / 20 %)."""
-    return stratified_split(*load_pool(data_dir))
+def make_split(parts: dict[str, tuple[np.ndarray, np.ndarray]], seed: int = SPLIT_SEED,
+               tune_fraction: float = TUNE_FRACTION, limit: int = 0) -> Split:
+    """De-duplicate, keep `val` apart as the test, split `train` into fit and tune (stratified, fixed seed).
+
+    Test images are de-duplicated among themselves; a training image whose pixels also occur in the test, or
+    earlier in training, is dropped. `limit` (quick checks, tests) subsamples both parts after that.
+    """
+    (xt, yt), (xv, yv) = parts["train"], parts["val"]
+    hv, ht = pixel_hashes(xv), pixel_hashes(xt)
+    keep_v = first_occurrences(hv)
+    keep_t_self = first_occurrences(ht)
+    keep_t = first_occurrences(ht, exclude=set(hv))
+    dedup = {"source_train": len(yt), "source_val": len(yv),
+             "duplicates_within_val": len(yv) - len(keep_v),
+             "duplicates_within_train": len(yt) - len(keep_t_self),
+             "train_images_also_in_val": len(keep_t_self) - len(keep_t)}
+    xt, yt, xv, yv = xt[keep_t], yt[keep_t], xv[keep_v], yv[keep_v]
+    if limit:
+        xt, yt = subsample(xt, yt, limit, seed)
+        xv, yv = subsample(xv, yv, max(limit // 4, 20), seed)
+    fit, tune = stratified_halves(yt, tune_fraction, seed)
+    return Split(xt[fit], yt[fit], xt[tune], yt[tune], xv, yv, dedup)
+
+
+def load_split(data_dir: Path | None = None, limit: int = 0) -> Split:
+    """The documented split (seed SPLIT_SEED): de-duplicated; fit 80 % / tune 20 % of train; test = val."""
+    return make_split(load_parts(data_dir), limit=limit)

@@ -15,6 +15,7 @@ from kg.errors import ConfigError
 FAMILIES: dict[str, str] = {
     "diagnosis": "gnn.diagnosis.family:DiagnosisFamily",
     "text": "gnn.text.family:TextFamily",
+    "images": "gnn.images.family:ImagesFamily",
 }
 
 

@@ -7,7 +7,6 @@ import errno
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -99,14 +98,30 @@ def test_batch_discards_on_caller_error(tmp_path: Path) -> None:
 
 
 # ----- each model type's save ------------------------------------------------------------------------------
-def _image_run():
+def _image_model(offset: float = 0.0):
     from gnn.images.model import ModelConfig, PneumoniaCNN
 
     torch.manual_seed(0)
     model = PneumoniaCNN(ModelConfig(widths=(4, 4, 4), embedding_dim=8))
-    cfg = SimpleNamespace(seed=0, to_dict=lambda: {"seed": 0})
-    return SimpleNamespace(model=model, config=cfg, mean=0.5, std=0.25, platt_a=1.0, platt_b=0.0,
-                           threshold=0.5, seconds=0.1, history=[])
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(offset)
+    return model
+
+
+def _image_spec(model) -> dict:
+    return {"model": model.config.to_dict(), "normalisation": {"mean": 0.5, "std": 0.25},
+            "calibration": {"a": 1.0, "b": 0.0, "normal_share": 0.37}, "threshold": 0.5, "tta": False}
+
+
+def _save_image_run(root: Path, model, seed: int = 0) -> Path:
+    from gnn.images.encoder import save_run
+    from gnn.images.family import ImagesFamily
+    from gnn.pipeline.store import RunManifest
+
+    store = ImagesFamily().store(root)
+    man = RunManifest(family="images", model_run=store.new_run_name(seed), artifact_format=0, seed=seed, config={})
+    return save_run(store, man, model, _image_spec(model))
 
 
 def _state(model) -> dict:
@@ -117,34 +132,25 @@ def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("fault", ["replace", "fsync", "not-a-dir"])
+@pytest.mark.parametrize("fault", ["replace", "fsync"])
 def test_image_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
-    from gnn.images.artifacts import WEIGHTS, load_run, save_run
+    from gnn.images.family import ImagesFamily
 
-    folder = tmp_path / "images"
-    first = _image_run()
-    save_run(folder, first, {"auc": 0.9}, {"train": 1})
-    good = _state(first.model)
-    second = _image_run()
-    with torch.no_grad():
-        for p in second.model.parameters():
-            p.add_(1.0)
-    target = folder
+    first = _image_model()
+    folder = _save_image_run(tmp_path, first, seed=1)
+    good = _state(first)
     if fault == "replace":
         _fail_replace(monkeypatch)
-    elif fault == "fsync":
-        _fail_fsync_on_nth(monkeypatch, 2)  # weights staged, config.json hits a full disk
     else:
-        target = tmp_path / "file" / "images"
-        (tmp_path / "file").write_text("x")
+        _fail_fsync_on_nth(monkeypatch, 2)  # weights staged, model.json hits a full disk
     with pytest.raises(ArtefactWriteError) as err:
-        save_run(target, second, {"auc": 0.1}, {"train": 1})
-    assert str(target) in str(err.value)
+        _save_image_run(tmp_path, _image_model(1.0), seed=2)
+    assert str(tmp_path / "images") in str(err.value)
     monkeypatch.undo()
-    loaded, _ = load_run(folder)
-    assert _same(loaded.state_dict(), good)
-    assert json.loads((folder / "metrics.json").read_text())["auc"] == 0.9 and (folder / WEIGHTS).is_file()
-    _no_temp_files(folder)
+    fam = ImagesFamily()
+    assert fam.store(tmp_path).latest_name() == folder.name
+    assert _same(fam.load(None, tmp_path).model.state_dict(), good)
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == sorted([folder.name, "latest"])
 
 
 def test_diagnosis_model_save_fault_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,27 +209,23 @@ def test_text_classifier_save_fault_keeps_previous(tmp_path: Path, monkeypatch: 
 
 # ----- corrupt or partial artefacts at load time ------------------------------------------------------------
 def test_image_model_partial_artefact_is_a_clear_error(tmp_path: Path) -> None:
-    from gnn.images.artifacts import WEIGHTS, load_run, save_run
+    from gnn.images.family import ImagesFamily
 
-    save_run(tmp_path, _image_run(), {}, {})
-    (tmp_path / WEIGHTS).unlink()
-    with pytest.raises(ConfigError, match="no trained image model in"):
-        load_run(tmp_path)
+    folder = _save_image_run(tmp_path, _image_model())
+    (folder / "model.pt").unlink()
+    with pytest.raises(ConfigError, match=r"corrupt images model weights .*model\.pt.*medkg train images"):
+        ImagesFamily().load(None, tmp_path)
 
 
-@pytest.mark.parametrize("victim", ["model.pt", "config.json"])
+@pytest.mark.parametrize("victim", ["model.pt", "model.json"])
 def test_image_model_corrupt_artefact_is_a_clear_error(tmp_path: Path, victim: str) -> None:
-    from gnn.images.artifacts import load_run, save_run
+    from gnn.images.family import ImagesFamily
 
-    save_run(tmp_path, _image_run(), {}, {})
-    data = (tmp_path / victim).read_bytes()
-    (tmp_path / victim).write_bytes(data[: len(data) // 2])
-    try:
-        load_run(tmp_path)
-    except ConfigError as exc:
-        assert victim in str(exc)
-        return
-    pytest.fail("a truncated artefact loaded")
+    folder = _save_image_run(tmp_path, _image_model())
+    data = (folder / victim).read_bytes()
+    (folder / victim).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConfigError, match=str(folder / victim).replace(".", r"\.")):
+        ImagesFamily().load(None, tmp_path)
 
 
 def _truncate(path: Path) -> None:
