@@ -93,3 +93,12 @@ RETURN b.id AS build, b.status AS status, b.started AS started, b.finished AS fi
        b.counts AS counts, b.rejects AS rejects, b.excluded_licenses AS excluded_licenses
 ORDER BY b.started DESC
 LIMIT 1;
+
+// name: Predicted severity of ungraded interactions (model estimates, not from a source)
+MATCH (a:Drug)-[p:PREDICTED_INTERACTS_WITH]->(b:Drug)
+WHERE p.severity = 'Major'
+OPTIONAL MATCH (a)-[r:INTERACTS_WITH {source: 'drugbank-ddi-86'}]->(b)
+RETURN a.name AS subject, b.name AS object, p.severity AS predicted_severity, p.probability AS probability,
+       p.model_run AS model_run, collect(r.mechanism)[..1] AS curated_mechanism
+ORDER BY probability DESC, subject, object
+LIMIT 25;

@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 
 
-def write_fixture(workdir: Path, n_drugs: int = 40, n_pairs: int = 400, seed: int = 0) -> tuple[Path, Path]:
+def write_fixture(workdir: Path, n_drugs: int = 40, n_pairs: int = 400, seed: int = 0,
+                  drugs: list[str] | None = None) -> tuple[Path, Path]:
+    """Synthetic files under workdir (ids DB90001... unless `drugs` names them): (data dir, graph facts)."""
     rng = np.random.default_rng(seed)
-    drugs = [f"DB9{i:04d}" for i in range(1, n_drugs + 1)]
+    drugs = list(drugs) if drugs else [f"DB9{i:04d}" for i in range(1, n_drugs + 1)]
+    n_drugs = len(drugs)
     group = rng.integers(0, 4, n_drugs)
     data = Path(workdir) / "data"
     (data / "drugbank-ddi-86").mkdir(parents=True, exist_ok=True)
