@@ -8,6 +8,8 @@ from itertools import combinations
 from typing import Any
 
 from api.services.db import run_read
+from api.services.ddi_predictions import LABEL as PREDICTED_LABEL
+from api.services.ddi_predictions import PredictionService
 from api.services.graph_index import (
     BUILD_ID,
     DDI86,
@@ -20,8 +22,6 @@ from api.services.graph_index import (
     cached_index,
     get_index,
 )
-from api.services.ddi_predictions import LABEL as PREDICTED_LABEL
-from api.services.ddi_predictions import PredictionService
 from api.services.lookup import DrugLookup, EntryMatch
 from api.services.pair_store import PairStore, cached_store, load_in_background
 from kg.errors import InvalidInput, NotFound

@@ -80,5 +80,5 @@ def predict_file(rt: DdiRuntime, inp: Path, out: Path) -> dict[str, Any]:
         lines.append(f"{d1}\t{d2}\t{int(cols['type'][j])}\t{cols['probability'][j]:.4f}\t"
                      f"{SEVERITIES[int(cols['severity'][j])]}\t{cols['severity_probability'][j]:.4f}\tpredicted")
     write_text(out, "\n".join(lines) + "\n")
-    return {"rows": len(rows), "predicted": int(len(good)), "unknown": int(len(rows) - len(good)),
+    return {"rows": len(rows), "predicted": len(good), "unknown": int(len(rows) - len(good)),
             "output": str(out), "model_run": rt.model_run, "seconds": round(time.perf_counter() - t0, 3)}

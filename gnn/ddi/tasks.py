@@ -9,7 +9,7 @@ import numpy as np
 
 from gnn.ddi.data import N_TYPES, SEVERITIES
 from gnn.ddi.features import Profile, build_profile, drug_matrix, example_features
-from gnn.ddi.model import NetSpec, export, fit, np_logits, predict_logits, sigmoid, softmax
+from gnn.ddi.model import NetSpec, export, fit, np_logits, sigmoid, softmax
 
 
 # -- splits ---------------------------------------------------------------------------------------------
