@@ -111,3 +111,12 @@ CALL (img) {
 RETURN p.id AS patient, img.id AS image, img.decision AS decision, round(img.probability, 3) AS probability,
        img.model_run AS model_run, [(img)-[:SHOWS]->(d:Disease) | d.name] AS findings, nearest
 ORDER BY img.created DESC;
+
+// name: Predicted severity of ungraded interactions (model estimates, not from a source)
+MATCH (a:Drug)-[p:PREDICTED_INTERACTS_WITH]->(b:Drug)
+WHERE p.severity = 'Major'
+OPTIONAL MATCH (a)-[r:INTERACTS_WITH {source: 'drugbank-ddi-86'}]->(b)
+RETURN a.name AS subject, b.name AS object, p.severity AS predicted_severity, p.probability AS probability,
+       p.model_run AS model_run, collect(r.mechanism)[..1] AS curated_mechanism
+ORDER BY probability DESC, subject, object
+LIMIT 25;

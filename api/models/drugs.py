@@ -25,6 +25,8 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {
         "drugs": ["warfarin", "aspirin", "simvastatin", "clarithromycin", "digoxin", "amiodarone"]}})
     drugs: list[str] = Field(min_length=1, max_length=MAX_DRUGS, description=f"1 to {MAX_DRUGS} entries")
+    predictions: bool = Field(True, description="add model predictions (`predicted`) to pairs without a curated "
+                                                "grade; false: curated facts only")
 
     @field_validator("drugs")
     @classmethod
@@ -98,6 +100,25 @@ class Mechanism(BaseModel):
     license: str | None
 
 
+class PredictedInteraction(BaseModel):
+    """A model's estimate for a pair without a curated grade: never a source's fact."""
+
+    label: Literal["predicted, not from a source"]
+    model_run: str = Field(description="the ddi model run that made the prediction")
+    severity: Literal["Major", "Moderate", "Minor"] = Field(description="estimated severity")
+    severity_probability: float
+    major_probability: float = Field(description="p(Major); the answer is Major at or above `major_threshold`")
+    major_threshold: float
+    interaction_probability: float | None = Field(None, description="not covered pairs: p(the two interact)")
+    interaction_estimate: Literal["likely", "unlikely"] | None = None
+    type: int | None = Field(None, description="not covered pairs: the likeliest DrugBank interaction type (1-86)")
+    type_probability: float | None = None
+    sentence: str | None = Field(None, description="that type's sentence with the drugs in their roles")
+    subject: str | None = Field(None, description="id of the sentence's subject")
+    drivers: list[str] = Field(description="the known facts around the two drugs that drove the estimate")
+    note: str
+
+
 class PairInteraction(BaseModel):
     drug_a: DrugName
     drug_b: DrugName
@@ -108,6 +129,7 @@ class PairInteraction(BaseModel):
     facts: list[Fact]
     coverage: list[SourceCoverage] = Field(description="per source: does it cover this pair")
     entries: list[int] = Field([], description="indexes of the input entries involved")
+    predicted: PredictedInteraction | None = Field(None, description="model estimate (not graded pairs only)")
 
 
 class PairStatus(BaseModel):
@@ -119,6 +141,7 @@ class PairStatus(BaseModel):
     covered_by: list[str]
     note: str
     coverage: list[SourceCoverage]
+    predicted: PredictedInteraction | None = Field(None, description="model estimate (not covered pairs only)")
 
 
 class CheckWarning(BaseModel):
@@ -146,6 +169,13 @@ class SourceInfo(BaseModel):
     license: str
 
 
+class PredictionsInfo(BaseModel):
+    enabled: bool = Field(description="predictions requested and a trained ddi model loaded")
+    model_run: str | None
+    label: str
+    predicted_pairs: int
+
+
 class CheckResponse(BaseModel):
     entries: list[EntryResult]
     coverage: list[DrugCoverageOut]
@@ -154,6 +184,7 @@ class CheckResponse(BaseModel):
     warnings: list[CheckWarning]
     summary: CheckSummary
     sources: list[SourceInfo]
+    predictions: PredictionsInfo | None = None
 
 
 class DrugInteraction(BaseModel):

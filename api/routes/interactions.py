@@ -40,11 +40,14 @@ async def check_interactions(request: Request,
     (DDInter's grade; `not graded` for mechanism-only facts and for DDInter's own level `Unknown`), the
     DrugBank mechanism sentence, and each fact's source and license. Every other pair is reported as
     `no known interaction` (a source covers it and lists none) or `not covered` (no source covers it).
-    Coverage is given per drug and per source: DDInter's files lack ATC groups C, G, J, M, N and S."""
+    Coverage is given per drug and per source: DDInter's files lack ATC groups C, G, J, M, N and S.
+    Pairs without a curated grade carry a `predicted` part (estimated severity; for `not covered` pairs also the
+    probability that they interact and the likely type), labelled "predicted, not from a source" with the model
+    run; `"predictions": false` leaves it out. Curated facts are never replaced."""
     service = request.app.state.services.interactions
-    result = service.check_in_memory(body.drugs)  # ~1 ms of CPU, on the event loop
+    result = service.check_in_memory(body.drugs, body.predictions)  # ~1 ms of CPU, on the event loop
     if result is None:  # needs Neo4j or a warm-up: off the event loop
-        result = await run_in_threadpool(service.check, body.drugs)
+        result = await run_in_threadpool(service.check, body.drugs, body.predictions)
     # serialised as built, without a second validation pass (0.23 ms of ~1 ms); the payload's equality with the
     # CheckResponse-validated form is pinned by tests/api/test_interaction_store.py
     return Response(to_json(result), media_type="application/json")

@@ -10,6 +10,8 @@ from typing import Any
 from neo4j import Driver
 
 from api.services.db import run_read
+from api.services.ddi_predictions import LABEL as PREDICTED_LABEL
+from api.services.ddi_predictions import PredictionService
 from api.services.graph_index import (
     BUILD_ID,
     DDI86,
@@ -158,15 +160,16 @@ def _sources_info() -> list[dict]:
 class InteractionService:
     """The interaction checks of one app: a driver, the database name and the drug lookup."""
 
-    def __init__(self, driver: Driver, database: str, key: str, lookup: DrugLookup, build_check_seconds: float = 1.0
-                 ) -> None:
+    def __init__(self, driver: Driver, database: str, key: str, lookup: DrugLookup, build_check_seconds: float = 1.0,
+                 predictions: PredictionService | None = None) -> None:
         self.driver, self.database, self.key, self.lookup = driver, database, key, lookup
         self.builds = BuildClock(driver, database, build_check_seconds)
+        self.predictions = predictions
 
     def index(self, build_id: str | object | None = ...) -> GraphIndex:
         return get_index(self.driver, self.database, self.key, build_id)
 
-    def check(self, drugs: list[str]) -> dict[str, Any]:
+    def check(self, drugs: list[str], predict: bool = True) -> dict[str, Any]:
         """Resolve every entry, look up all pairs, grade, and word the coverage.
 
         The pairs come from the in-memory store of the newest build when that build is complete and its store
@@ -178,10 +181,10 @@ class InteractionService:
             index = cached_index(self.key, self.database)
             if index is None or index.build_id != store.build_id:
                 index = self.index(store.build_id)
-            return self._check_store(drugs, store, index)
+            return self._check_store(drugs, store, index, predict)
         if build.complete and build.build_id is not None:
             load_in_background(self.driver, self.database, build.build_id)
-        return self._check_cypher(drugs)
+        return self._check_cypher(drugs, predict)
 
     def loaded_store(self, build: BuildState) -> PairStore | None:
         """The in-memory store of `build` if it is a complete build whose store is loaded (never queries)."""
@@ -189,7 +192,7 @@ class InteractionService:
             return None
         return cached_store(build.build_id, self.database)
 
-    def check_in_memory(self, drugs: list[str]) -> dict[str, Any] | None:
+    def check_in_memory(self, drugs: list[str], predict: bool = True) -> dict[str, Any] | None:
         """The check when it needs no I/O and no slow warm-up (fresh build state, store, index and fuzzy matcher
         all in memory), else None: safe to run on the event loop."""
         build = self.builds.peek()
@@ -198,15 +201,18 @@ class InteractionService:
         store, index = self.loaded_store(build), cached_index(self.key, self.database)
         if store is None or index is None or index.build_id != store.build_id:
             return None
-        return self._check_store(drugs, store, index)
+        if predict and self.predictions is not None and not self.predictions.ready:
+            return None  # the model loads on first use: not on the event loop
+        return self._check_store(drugs, store, index, predict)
 
-    def _check_store(self, drugs: list[str], store: PairStore, index: GraphIndex) -> dict[str, Any]:
+    def _check_store(self, drugs: list[str], store: PairStore, index: GraphIndex, predict: bool = True
+                     ) -> dict[str, Any]:
         entries = [self.lookup.resolve(text, index) for text in drugs]
         ids = sorted({d.id for e in entries for d in e.drugs})
         row = {"found": store.found(ids), "facts": store.facts_among(ids), "build_id": store.build_id}
-        return self._report(entries, row, index)
+        return self._report(entries, row, index, predict)
 
-    def _check_cypher(self, drugs: list[str]) -> dict[str, Any]:
+    def _check_cypher(self, drugs: list[str], predict: bool = True) -> dict[str, Any]:
         """The check as one Cypher round trip (re-resolving if the graph was rebuilt meanwhile)."""
         index = cached_index(self.key, self.database) or self.index()
         entries = [self.lookup.resolve(text, index) for text in drugs]
@@ -217,9 +223,10 @@ class InteractionService:
             entries = [self.lookup.resolve(text, index) for text in drugs]
             ids = sorted({d.id for e in entries for d in e.drugs})
             row = run_read(self.driver, self.database, CHECK_QUERY, {"ids": ids})[0]
-        return self._report(entries, row, index)
+        return self._report(entries, row, index, predict)
 
-    def _report(self, entries: list[EntryMatch], row: dict, index: GraphIndex) -> dict[str, Any]:
+    def _report(self, entries: list[EntryMatch], row: dict, index: GraphIndex, predict: bool = True
+                ) -> dict[str, Any]:
         found = {d["id"]: d["name"] for d in row["found"]}
         entry_out, warnings = [], []
         owners: dict[str, list[int]] = defaultdict(list)
@@ -292,6 +299,12 @@ class InteractionService:
                                          p["drug_b"]["name"].lower()))
         quiet.sort(key=lambda p: (p["status"] != "not covered", p["drug_a"]["name"].lower(),
                                   p["drug_b"]["name"].lower()))
+        for p in interactions + quiet:
+            p["predicted"] = None
+        run = None
+        if predict and self.predictions is not None:
+            self.predictions.annotate(interactions, quiet)
+            run = self.predictions.model_run
         for warning in warnings:
             warning.setdefault("drug_id", None)
         by_severity = {s: sum(1 for p in interactions if p["severity"] == s) for s in SEVERITY_ORDER}
@@ -301,7 +314,9 @@ class InteractionService:
                    "no_known_interaction_pairs": sum(p["status"] == "no known interaction" for p in quiet),
                    "not_covered_pairs": sum(p["status"] == "not covered" for p in quiet), "by_severity": by_severity}
         return {"entries": entry_out, "coverage": coverage, "interactions": interactions, "no_interaction": quiet,
-                "warnings": warnings, "summary": summary, "sources": _sources_info()}
+                "warnings": warnings, "summary": summary, "sources": _sources_info(),
+                "predictions": {"enabled": bool(predict and run), "model_run": run, "label": PREDICTED_LABEL,
+                                "predicted_pairs": sum(p["predicted"] is not None for p in interactions + quiet)}}
 
     def of_drug(self, ref: str, severities: list[str], limit: int, offset: int) -> dict[str, Any]:
         """The interactions of one drug (id or name), Major first, filtered by severity and paged."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from neo4j import Driver
 
+from api.services.ddi_predictions import PredictionService
 from api.services.entities import EntityService
 from api.services.errors import QueryTimeout
 from api.services.graph_index import get_index
@@ -35,7 +36,8 @@ def build_services(settings: Settings, driver: Driver) -> Services:
     """The drug resolver (DrugBank names, aliases; ~2 s, once per process and data dir) and the services."""
     lookup = DrugLookup(drug_resolver(settings.medkg_data_dir))
     db, key = settings.neo4j_database, settings.bolt_uri
-    interactions = InteractionService(driver, db, key, lookup, settings.medkg_build_check_seconds)
+    interactions = InteractionService(driver, db, key, lookup, settings.medkg_build_check_seconds,
+                                      PredictionService(settings.medkg_artifacts))
     return Services(lookup, interactions, EntityService(driver, db, lookup), db, key)
 
 
@@ -44,6 +46,8 @@ def warm(services: Services, driver: Driver) -> threading.Thread:
 
     def work() -> None:
         services.lookup.suggest("warm up", 1)
+        if services.interactions.predictions is not None:
+            services.interactions.predictions.runtime()  # the ddi model's tables (numpy, ~1 s)
         try:
             get_index(driver, services.database, services.graph_key)
             build = services.interactions.builds.current()

@@ -16,6 +16,7 @@ FAMILIES: dict[str, str] = {
     "diagnosis": "gnn.diagnosis.family:DiagnosisFamily",
     "text": "gnn.text.family:TextFamily",
     "images": "gnn.images.family:ImagesFamily",
+    "ddi": "gnn.ddi.family:DdiFamily",
 }
 
 

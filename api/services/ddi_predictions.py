@@ -1,0 +1,121 @@
+"""Predictions in the interaction check: for a pair without a curated grade, the ddi model's estimated
+severity (and for a pair no source covers, its interaction probability and likely type), always labelled
+"predicted, not from a source" with the model run. Curated facts and their wording are never changed.
+
+The latest `ddi` run is loaded once per process (numpy tables: a pair is two row lookups and two small
+matrix products); without a trained run the check answers exactly as before, `predicted` staying null.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+LABEL = "predicted, not from a source"
+LIKELY = 0.5
+
+
+class PredictionService:
+    def __init__(self, artifacts: Path | None) -> None:
+        self.artifacts = artifacts
+        self._rt: Any = None
+        self._tried = False
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Loaded (or known to be absent): using it costs no I/O."""
+        return self._tried
+
+    @property
+    def model_run(self) -> str | None:
+        rt = self.runtime()
+        return rt.model_run if rt is not None else None
+
+    def runtime(self) -> Any:
+        """The loaded runtime, loading it on first call (None when no ddi run is trained)."""
+        if self._tried:
+            return self._rt
+        with self._lock:
+            if not self._tried:
+                try:
+                    from gnn.ddi.runtime import DdiRuntime
+                    from gnn.pipeline.store import ArtefactStore
+
+                    man = ArtefactStore("ddi", 1, self.artifacts).manifest()
+                    self._rt = DdiRuntime.load(Path(man.folder))
+                except Exception as exc:  # no trained run (or an outdated one): answers carry no predictions
+                    log.info("no ddi predictions: %s", exc)
+                    self._rt = None
+                self._tried = True
+        return self._rt
+
+    def annotate(self, interactions: list[dict], quiet: list[dict]) -> None:
+        """Set `predicted` on each pair: ungraded interacting pairs get a severity estimate, `not covered`
+        pairs an interaction probability with type and severity; everything else stays None."""
+        for p in interactions:
+            p.setdefault("predicted", None)
+        for p in quiet:
+            p.setdefault("predicted", None)
+        rt = self.runtime()
+        if rt is None:
+            return
+        idx = rt.index
+        graded = [p for p in interactions if p["severity"] == "not graded"
+                  and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx]
+        uncovered = [p for p in quiet if p["status"] == "not covered"
+                     and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx]
+        if graded:
+            a = np.array([idx[p["drug_a"]["id"]] for p in graded])
+            b = np.array([idx[p["drug_b"]["id"]] for p in graded])
+            sp = rt.severity_proba(a, b, rt.pair_type_features(a, b))
+            labels = rt.severity_label(sp)
+            for i, p in enumerate(graded):
+                p["predicted"] = self._severity_part(rt, p, int(a[i]), int(b[i]), sp[i], labels[i])
+        if uncovered:
+            a = np.array([idx[p["drug_a"]["id"]] for p in uncovered])
+            b = np.array([idx[p["drug_b"]["id"]] for p in uncovered])
+            both = rt.type_proba(np.concatenate([a, b]), np.concatenate([b, a]))
+            fwd, rev = both[:len(a)], both[len(a):]
+            p_any = rt.any_proba(a, b)
+            for i, p in enumerate(uncovered):
+                # the orientation whose best type is likelier: (a, b) or (b, a) in ddi.tsv order
+                d1, d2, tp = (int(a[i]), int(b[i]), fwd[i]) if fwd[i].max() >= rev[i].max() else \
+                    (int(b[i]), int(a[i]), rev[i])
+                t = int(tp.argmax())
+                tvec = np.zeros((1, len(tp) + 1), np.float32)
+                tvec[0, t] = 1
+                sp = rt.severity_proba(np.array([d1]), np.array([d2]), tvec)[0]
+                label = rt.severity_label(sp[None, :])[0]
+                name = {p["drug_a"]["id"]: p["drug_a"]["name"], p["drug_b"]["id"]: p["drug_b"]["name"]}
+                n1, n2 = name[rt.drugs[d1]], name[rt.drugs[d2]]
+                part = self._severity_part(rt, p, d1, d2, sp, label)
+                prob = float(p_any[i])
+                estimate = "likely" if prob >= LIKELY else "unlikely"
+                part.update({
+                    "interaction_probability": round(prob, 4), "interaction_estimate": estimate,
+                    "type": t + 1, "type_probability": round(float(tp[t]), 4),
+                    "sentence": rt.sentence(t + 1, n1, n2), "subject": rt.drugs[d2],
+                    "drivers": rt.type_drivers(d1, d2, t, n1, n2) + part["drivers"],
+                    "note": f"no source covers this pair; model estimate: {estimate} (p = {prob:.2f}); "
+                            "type and severity are what the model expects if they do interact"})
+                p["predicted"] = part
+
+    @staticmethod
+    def _severity_part(rt: Any, p: dict, a: int, b: int, sp: np.ndarray, label: str) -> dict[str, Any]:
+        names = {p["drug_a"]["id"]: p["drug_a"]["name"], p["drug_b"]["id"]: p["drug_b"]["name"]}
+        sev = ("Major", "Moderate", "Minor").index(label)
+        return {"label": LABEL, "model_run": rt.model_run, "severity": label,
+                "severity_probability": round(float(sp[sev]), 4), "major_probability": round(float(sp[0]), 4),
+                "major_threshold": round(rt.major_threshold, 4),
+                "interaction_probability": None, "interaction_estimate": None, "type": None,
+                "type_probability": None, "sentence": None, "subject": None,
+                "drivers": rt.severity_drivers(a, b, names[rt.drugs[a]], names[rt.drugs[b]]),
+                "note": f"estimated severity {label}: no source grades this pair (DDInter has no grade for it); "
+                        "the curated facts above are unchanged"}
