@@ -96,8 +96,8 @@ class SideEffectsFamily(ModelFamily):
         n_val = max(1, round(0.1 * len(drugs)))
         val, tr = drugs[:n_val], drugs[n_val:]
         ref = Reference.of(tr, y)
-        s_tr, s_val = QuerySims(data, ref, tr, COLD), QuerySims(data, ref, val, COLD)
-        cold, cold_tried = choose(s_tr, y[tr], None, s_val, y[val], None, config.ks(), rng, config.neg_rate)
+        s_tr, s_val = QuerySims.of(data, ref, tr, COLD), QuerySims.of(data, ref, val, COLD)
+        cold, cold_tried, _ = choose(s_tr, y[tr], None, s_val, y[val], None, config.ks(), rng, config.neg_rate)
         p_val = calibrate(cold, s_val, y[val], None, rng)
         cold_m = per_drug(p_val, y[val]) | calibration(p_val, y[val])
         # warm: 10 % of the edges; stacker on half the drugs, k and Platt on the other half
@@ -108,13 +108,14 @@ class SideEffectsFamily(ModelFamily):
         wref = Reference.of(prof, y_tr)
         h = rng.permutation(len(prof))
         a, b = np.sort(prof[h[: len(prof) // 2]]), np.sort(prof[h[len(prof) // 2:]])
-        s_a, s_b = QuerySims(data, wref, a, WARM, y_tr), QuerySims(data, wref, b, WARM, y_tr)
-        warm, warm_tried = choose(s_a, y_val[a], y_tr[a], s_b, y_val[b], y_tr[b], config.ks(), rng, config.neg_rate)
+        s_a, s_b = QuerySims.of(data, wref, a, WARM, y_tr), QuerySims.of(data, wref, b, WARM, y_tr)
+        warm, warm_tried, _ = choose(s_a, y_val[a], y_tr[a], s_b, y_val[b], y_tr[b], config.ks(), rng, config.neg_rate)
         pw = calibrate(warm, s_b, y_val[b], y_tr[b], rng)
         warm_m = per_drug(pw, y_val[b], y_tr[b]) | calibration(pw, y_val[b], y_tr[b])
         metrics: dict[str, Any] = {f"cold_val_{k}": v for k, v in cold_m.items()}
         metrics |= {f"warm_val_{k}": v for k, v in warm_m.items()}
-        metrics |= {"cold_k": cold.k, "warm_k": warm.k, "k_tried": {"cold": cold_tried, "warm": warm_tried},
+        metrics |= {"cold_k": cold.k, "warm_k": warm.k, "cold_kind": cold.kind, "warm_kind": warm.kind,
+                     "k_tried": {"cold": cold_tried, "warm": warm_tried},
                     "cold_weights": cold.weights(), "warm_weights": warm.weights(),
                     "profiled_drugs": len(prof), "drugs_with_inputs": int(data.has_input().sum()),
                     "drugs": data.n_drugs, "side_effects": data.n_se, "causes": int(data.causes.shape[1]),

@@ -11,8 +11,9 @@ from scipy import sparse
 from gnn.sideeffects.data import MODALITIES, SideEffectData
 from gnn.sideeffects.model import Neighbourhood, Stacker, neighbourhood, pair_features, sample_pairs, similarities
 
-COLD = MODALITIES
-WARM = (*MODALITIES, "profile")
+COMBINED = "combined"
+COLD = (*MODALITIES, COMBINED)
+WARM = (*MODALITIES, "profile", COMBINED)
 
 
 @dataclass
@@ -30,20 +31,32 @@ class Reference:
 
 
 class QuerySims:
-    """Similarities of a set of query drugs to the reference, per modality (computed once, reused over k)."""
+    """Similarities of a set of query drugs to the reference, per modality (computed once, reused over k).
 
-    def __init__(self, data: SideEffectData, ref: Reference, rows: np.ndarray, modalities: tuple[str, ...],
-                 y_visible: sparse.csr_matrix | None = None) -> None:
+    `mats` maps each base modality (and "profile" in the warm setting) to its drug × feature matrix;
+    "combined" is the mean of the other similarities (equal weights)."""
+
+    def __init__(self, mats: dict[str, sparse.csr_matrix], ref: Reference, rows: np.ndarray,
+                 modalities: tuple[str, ...]) -> None:
         self.rows, self.ref, self.modalities = rows, ref, modalities
+        pos = {int(r): i for i, r in enumerate(ref.rows)}
+        exclude = np.array([pos.get(int(r), -1) for r in rows], dtype=np.int64)
+        base = tuple(m for m in modalities if m != COMBINED)
+        q = {m: mats[m][rows].tocsr() for m in base}
+        self.sims = similarities(q, {m: mats[m][ref.rows].tocsr() for m in base}, exclude)
+        self.has = {m: np.asarray(q[m].getnnz(axis=1) > 0) for m in base}
+        if COMBINED in modalities:
+            self.sims[COMBINED] = sum(self.sims[m] for m in base) / len(base)
+            self.has[COMBINED] = np.logical_or.reduce([self.has[m] for m in base])
+
+    @classmethod
+    def of(cls, data: SideEffectData, ref: Reference, rows: np.ndarray, modalities: tuple[str, ...],
+           y_visible: sparse.csr_matrix | None = None) -> QuerySims:
         mats = dict(data.modalities)
         if "profile" in modalities:
             assert y_visible is not None, "the warm setting needs the visible labels"
             mats["profile"] = y_visible
-        pos = {int(r): i for i, r in enumerate(ref.rows)}
-        exclude = np.array([pos.get(int(r), -1) for r in rows], dtype=np.int64)
-        q = {m: mats[m][rows].tocsr() for m in modalities}
-        self.sims = similarities(q, {m: mats[m][ref.rows].tocsr() for m in modalities}, exclude)
-        self.has = {m: np.asarray(q[m].getnnz(axis=1) > 0) for m in modalities}
+        return cls(mats, ref, rows, modalities)
 
     def hoods(self, k: int, modalities: tuple[str, ...] | None = None) -> dict[str, Neighbourhood]:
         return {m: neighbourhood(self.sims[m], self.ref.y, k, self.has[m]) for m in (modalities or self.modalities)}
@@ -55,6 +68,17 @@ def fit_stacker(sims: QuerySims, truth: sparse.csr_matrix, known: sparse.csr_mat
     r, col, y, w = sample_pairs(truth, known, neg_rate, rng)
     x = pair_features(hoods, sims.ref.pop, r, col)
     return Stacker(sims.modalities, k).fit(x, y, w, c)
+
+
+def mean_similarity_stacker(modalities: tuple[str, ...], k: int) -> Stacker:
+    """The unlearned alternative: rank by the kNN share over the mean similarity (popularity breaks ties)."""
+    from gnn.sideeffects.model import feature_names
+
+    names = feature_names(modalities)
+    coef = np.zeros(len(names))
+    coef[names.index(f"{COMBINED}:share")] = 1.0
+    coef[names.index("popularity")] = 1e-3
+    return Stacker(modalities, k, np.zeros(len(names)), np.ones(len(names)), coef, 0.0, kind="mean similarity")
 
 
 def calibrate(stacker: Stacker, sims: QuerySims, truth: sparse.csr_matrix, known: sparse.csr_matrix | None,

@@ -11,8 +11,6 @@ METRICS = (*RANK_METRICS, "brier", "ece")
 
 def per_drug(scores: np.ndarray, truth: sparse.csr_matrix, known: sparse.csr_matrix | None = None) -> dict[str, float]:
     """Mean over query drugs with ≥1 positive of each ranking metric; `known` pairs are not candidates."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     out: dict[str, list[float]] = {m: [] for m in RANK_METRICS}
     truth = truth.tocsr()
     for i in range(scores.shape[0]):
@@ -28,13 +26,32 @@ def per_drug(scores: np.ndarray, truth: sparse.csr_matrix, known: sparse.csr_mat
         if y.sum() == 0 or y.sum() == len(y):
             continue
         order = np.argsort(-s, kind="stable")
-        out["auroc"].append(roc_auc_score(y, s))
-        out["auprc"].append(average_precision_score(y, s))
+        out["auroc"].append(auroc(y, s))
+        out["auprc"].append(average_precision(y[order], s[order]))
         out["p@10"].append(float(y[order[:10]].sum()) / 10)
         out["r@50"].append(float(y[order[:50]].sum()) / float(y.sum()))
     res = {m: float(np.mean(v)) if v else float("nan") for m, v in out.items()}
     res["drugs"] = float(len(out["auroc"]))
     return res
+
+
+def auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """Mann-Whitney AUROC with tied scores counted half (= sklearn's roc_auc_score), without its overhead."""
+    from scipy.stats import rankdata
+
+    n_pos = float(y.sum())
+    n_neg = len(y) - n_pos
+    return float((rankdata(s)[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(y_sorted: np.ndarray, s_sorted: np.ndarray) -> float:
+    """Average precision of labels sorted by descending score, one step per distinct score
+    (= sklearn's average_precision_score)."""
+    tp = np.cumsum(y_sorted, dtype=np.float64)
+    last = np.r_[np.nonzero(np.diff(s_sorted))[0], len(s_sorted) - 1]
+    prec = tp[last] / (last + 1)
+    rec = tp[last] / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
 
 
 def candidate_arrays(prob: np.ndarray, truth: sparse.csr_matrix,

@@ -102,13 +102,14 @@ class Stacker:
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     intercept: float = 0.0
     platt: tuple[float, float] = (1.0, 0.0)
+    kind: str = "learned"  # "learned" (logistic stacker) or "mean similarity" (fixed equal weights)
 
     def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float = 1.0) -> Stacker:
         from sklearn.linear_model import LogisticRegression
 
         self.mean = x.mean(axis=0)
         self.scale = x.std(axis=0) + 1e-6
-        lr = LogisticRegression(C=c, max_iter=2000).fit((x - self.mean) / self.scale, y, sample_weight=w)
+        lr = LogisticRegression(C=c, max_iter=500).fit((x - self.mean) / self.scale, y, sample_weight=w)
         self.coef, self.intercept = lr.coef_.ravel().astype(np.float64), float(lr.intercept_[0])
         return self
 
@@ -140,12 +141,13 @@ class Stacker:
     def to_dict(self) -> dict[str, Any]:
         return {"modalities": list(self.modalities), "k": self.k, "mean": self.mean.tolist(),
                 "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept,
-                "platt": list(self.platt)}
+                "platt": list(self.platt), "kind": self.kind}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Stacker:
         return cls(tuple(d["modalities"]), int(d["k"]), np.asarray(d["mean"]), np.asarray(d["scale"]),
-                   np.asarray(d["coef"]), float(d["intercept"]), (float(d["platt"][0]), float(d["platt"][1])))
+                   np.asarray(d["coef"]), float(d["intercept"]), (float(d["platt"][0]), float(d["platt"][1])),
+                   d.get("kind", "learned"))
 
 
 def sample_pairs(truth: sparse.csr_matrix, known: sparse.csr_matrix | None, neg_rate: float,

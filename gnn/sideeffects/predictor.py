@@ -15,8 +15,8 @@ import numpy as np
 from scipy import sparse
 
 from gnn.sideeffects.data import MODALITIES
-from gnn.sideeffects.fit import Reference
-from gnn.sideeffects.model import Stacker, neighbourhood, similarities, top_k
+from gnn.sideeffects.fit import QuerySims, Reference
+from gnn.sideeffects.model import Stacker, top_k
 
 INDEX, MATRICES, STACKERS = "index.json", "matrices.npz", "stackers.json"
 NO_BASIS = "no basis to predict: the graph holds no structure, targets, classes, ATC codes, categories or interactions"
@@ -69,18 +69,10 @@ class SideEffectModel:
     def basis(self, row: int) -> str:
         return "profile" if self.profiled[row] else ("inputs" if self.has_input[row] else "none")
 
-    def _sims(self, rows: np.ndarray, modalities: tuple[str, ...]) -> dict[str, np.ndarray]:
-        pos = {int(r): i for i, r in enumerate(self.ref.rows)}
-        exclude = np.array([pos.get(int(r), -1) for r in rows], dtype=np.int64)
-        q = {m: self._all[m][rows].tocsr() for m in modalities}
-        return similarities(q, {m: self._all[m][self.ref.rows].tocsr() for m in modalities}, exclude)
-
     def prob_rows(self, rows: np.ndarray, stacker: Stacker) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Calibrated probabilities (rows × side effects) with one stacker, and the similarities used."""
-        sims = self._sims(rows, stacker.modalities)
-        hoods = {m: neighbourhood(sims[m], self.ref.y, stacker.k, np.asarray(self._all[m][rows].getnnz(axis=1) > 0))
-                 for m in stacker.modalities}
-        return stacker.prob_matrix(hoods, self.ref.pop), sims
+        sims = QuerySims(self._all, self.ref, rows, stacker.modalities)
+        return stacker.prob_matrix(sims.hoods(stacker.k), self.ref.pop), sims.sims
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Per row: the warm stacker for profiled drugs (recorded pairs set to NaN), the cold one for other

@@ -90,3 +90,16 @@ def test_predict_tsv(trained) -> None:
     with pytest.raises(ConfigError, match=r"unknown drug id.*DB00000"):
         fam.predict(argparse.Namespace(run=man.folder, output=str(out), drugs=["DB00000"], input=None, top=2,
                                        min_probability=0.0, artifacts=None))
+
+
+def test_metrics_equal_sklearn() -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from gnn.sideeffects.metrics import auroc, average_precision
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(300) < 0.1).astype(np.int8)
+    s = np.round(rng.random(300) + y * 0.3, 1)  # ties on purpose
+    order = np.argsort(-s, kind="stable")
+    assert auroc(y, s) == pytest.approx(roc_auc_score(y, s))
+    assert average_precision(y[order], s[order]) == pytest.approx(average_precision_score(y, s))
