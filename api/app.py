@@ -9,7 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
+from api.routes import (
+    cypher,
+    diagnosis,
+    entities,
+    health,
+    interactions,
+    patients,
+    recommend,
+    search,
+    semantic,
+    sideeffects,
+)
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
@@ -107,4 +118,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
+    app.include_router(sideeffects.router)  # lifespan loads the side-effect model; 503 without one
     return app

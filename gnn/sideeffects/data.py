@@ -245,8 +245,10 @@ _INCHI = ["InChI=1S/C9H8O4/c1-6(10)13-8-5-3-2-4-7(8)9(11)12/h2-5H,1H3,(H,11,12)"
           "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"]
 
 
-def synthetic_fixture(path: Path, n_drugs: int = 60, n_se: int = 40, seed: int = 0) -> Path:
-    """A small fixture with planted structure: drugs in groups share targets, classes, ATC and side effects."""
+def synthetic_fixture(path: Path, n_drugs: int = 60, n_se: int = 40, seed: int = 0,
+                      rename: dict[str, str] | None = None) -> Path:
+    """A small fixture with planted structure: drugs in groups share targets, classes, ATC and side effects.
+    Drug i is DB9xxxx (i + 90000) and side effect s is C1xxxxxx (s + 1000000) unless `rename` maps them."""
     rng = np.random.default_rng(seed)
     groups = 4
     drugs, causes, binds, classes, inter, inchi = [], [], [], [], [], {}
@@ -271,6 +273,18 @@ def synthetic_fixture(path: Path, n_drugs: int = 60, n_se: int = 40, seed: int =
         if 0 < i < n_drugs - 3 and rng.random() < 0.5:
             inter.append([did, f"DB{90000 + i - 1:05d}"])
     ses = [{"id": f"C{1000000 + s:07d}", "name": f"side effect {s}"} for s in range(n_se)]
+    if rename:
+        def rn(x: str) -> str:
+            return rename.get(x, x)
+
+        for d in drugs:
+            d["id"] = rn(d["id"])
+        inchi = {rn(k): v for k, v in inchi.items()}
+        causes = [{**c, "drug": rn(c["drug"]), "se": rn(c["se"])} for c in causes]
+        binds = [{**b, "drug": rn(b["drug"])} for b in binds]
+        classes = [{**c, "drug": rn(c["drug"])} for c in classes]
+        inter = [[rn(a), rn(b)] for a, b in inter]
+        ses = [{**s, "id": rn(s["id"])} for s in ses]
     doc = {"build_id": "fixture", "drugs": drugs, "side_effects": ses, "causes": causes, "binds": binds,
            "classes": classes, "interactions": inter, "inchi": inchi}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -182,10 +182,12 @@ class SideEffectsFamily(ModelFamily):
 
         man = self.store(artifacts).manifest(run)
         try:
-            return SideEffectModel.from_folder(Path(man.folder), man.model_run)
+            model = SideEffectModel.from_folder(Path(man.folder), man.model_run)
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"side-effects model run {man.folder} is unreadable ({exc}); retrain with "
                               "`medkg train side-effects`") from exc
+        model.metrics = man.metrics
+        return model
 
     def predict(self, args: argparse.Namespace) -> dict[str, Any]:
         from gnn.sideeffects.predict import write_tsv

@@ -54,6 +54,7 @@ class SideEffectModel:
         self.has_input = has
         self.ref = Reference.of(np.nonzero(self.profiled)[0], self.labels)
         self._all = {**self.mats, "profile": self.labels}
+        self.metrics: dict[str, Any] = {}
 
     # -- loading ---------------------------------------------------------------------------------
     @classmethod
@@ -88,6 +89,22 @@ class SideEffectModel:
         if cold.any():
             out[cold] = self.prob_rows(rows[cold], self.cold)[0]
         return out
+
+    def calibration(self) -> dict[str, Any]:
+        """Brier and ECE of this run's probabilities on its validation queries (cold: unprofiled drugs; warm:
+        drugs with a profile)."""
+        m = self.metrics
+        return {"cold_start": {k: m.get(f"cold_val_{k}") for k in ("brier", "ece")},
+                "warm": {k: m.get(f"warm_val_{k}") for k in ("brier", "ece")},
+                "measured_on": "validation queries of the run (see docs/results/side-effects-*.json for test figures)"}
+
+    def explain(self, drug_id: str, side_effect_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """`why` for some of a drug's predictions (the route explains only the page it returns)."""
+        row = self.pos[drug_id]
+        stacker = self.warm if self.profiled[row] else self.cold
+        _, sims = self.prob_rows(np.array([row]), stacker)
+        col = {s: i for i, s in enumerate(self.side_effects)}
+        return {s: self.why(row, col[s], sims, stacker.k) for s in side_effect_ids}
 
     # -- the function question answering and the API use -------------------------------------------
     def predicted_side_effects(self, drug_id: str, limit: int = 20, offset: int = 0, min_probability: float = 0.0,
