@@ -25,7 +25,7 @@ EVAL_METRICS = ["auroc", "auprc", "p@10", "r@50", "brier", "ece"]
 class SideEffectsConfig(FamilyConfig):
     fixture: str | None = None  # a JSON fixture instead of the graph (tests)
     data_dir: str | None = None  # where drugbank/drugbank.tsv is (InChI); default MEDKG_DATA_DIR
-    k_grid: str = "5,10,20,40"  # neighbours per similarity, chosen on validation
+    k_grid: str = "10,40"  # neighbours per similarity, chosen on validation
     neg_rate: float = 0.05  # share of negative pairs the stacker sees (weighted back)
     writeback: bool = True  # write PREDICTED_CAUSES after training on the graph
     threshold: float = 0.5  # writeback: minimum calibrated probability
@@ -53,7 +53,7 @@ class SideEffectsFamily(ModelFamily):
         if verb in ("train", "evaluate"):
             parser.add_argument("--fixture", default=None, help="JSON fixture instead of the graph (tests)")
             parser.add_argument("--data-dir", dest="data_dir", default=None, help="data dir with drugbank/ (InChI)")
-            parser.add_argument("--k-grid", dest="k_grid", default=None, help="neighbour counts to try (5,10,20,40)")
+            parser.add_argument("--k-grid", dest="k_grid", default=None, help="neighbour counts to try (10,40)")
         if verb == "train":
             parser.add_argument("--no-writeback", dest="writeback", action="store_false", default=None,
                                 help="do not write PREDICTED_CAUSES to Neo4j")

@@ -151,7 +151,7 @@ class Stacker:
 
 
 def sample_pairs(truth: sparse.csr_matrix, known: sparse.csr_matrix | None, neg_rate: float,
-                 rng: np.random.Generator, max_rows: int = 400_000) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                 rng: np.random.Generator, max_rows: int = 200_000) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                               np.ndarray]:
     """(rows, cols, y, weight): every positive, a `neg_rate` sample of the negatives weighted 1/rate, leaving
     out `known` pairs (the query's visible edges in the warm setting)."""
