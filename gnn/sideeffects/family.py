@@ -18,7 +18,7 @@ from gnn.pipeline.family import FamilyConfig, ModelFamily
 from gnn.pipeline.store import RunManifest
 from kg.errors import ConfigError
 
-EVAL_METRICS = ["auroc", "auprc", "p@10", "r@50", "brier", "ece"]
+EVAL_METRICS = ["auroc", "auprc", "auprc/popularity", "p@10", "r@50", "brier", "ece"]
 
 
 @dataclass
@@ -157,7 +157,9 @@ class SideEffectsFamily(ModelFamily):
         for s in tqdm(seeds, desc="seeds", disable=not progress):
             for setting, fn in (("cold", E.cold_start), ("warm", E.warm_start)):
                 res = fn(data, s, config.ks(), config.neg_rate)
+                pop_ap = res.rows["popularity"]["auprc"]
                 for model, row in res.rows.items():
+                    row["auprc/popularity"] = row["auprc"] / pop_ap if pop_ap > 0 else float("nan")
                     per[setting].setdefault(model, []).append(row)
                 notes[setting][f"seed {s}"] = res.notes
         common = {"profiled_drugs": len(data.profiled()), "drugs": data.n_drugs,
