@@ -1,6 +1,6 @@
 """(:Drug)-[:PREDICTED_CAUSES {probability, model_run}]->(:SideEffect) for the Browser: every earlier
 prediction deleted, then this run's confident ones written. No build_id, so graph builds leave them alone;
-recorded CAUSES edges are never touched (a recorded pair is never a candidate)."""
+a pair the graph records as CAUSES is never written (nor is it a candidate when the model saw it)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ DELETE = "MATCH ()-[r:PREDICTED_CAUSES]->() CALL (r) { DELETE r } IN TRANSACTION
 WRITE = """
 UNWIND $rows AS row
 MATCH (d:Drug {id: row.drug}), (s:SideEffect {id: row.se})
+WHERE NOT (d)-[:CAUSES]->(s)
 CREATE (d)-[:PREDICTED_CAUSES {probability: row.probability, model_run: $run, sources: ['medkg'],
                                licenses: ['CC0 1.0']}]->(s)
 """
