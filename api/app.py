@@ -24,6 +24,7 @@ from api.routes import (
     schema,
     search,
     semantic,
+    sideeffects,
 )
 from api.security import ANY_ROLE, CLINICAL, IMAGE_UPLOAD, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.db import Gateway
@@ -151,4 +152,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(images.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
+    app.include_router(sideeffects.router)  # lifespan loads the side-effect model; 503 without one
     return app

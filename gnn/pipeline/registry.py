@@ -17,6 +17,7 @@ FAMILIES: dict[str, str] = {
     "text": "gnn.text.family:TextFamily",
     "images": "gnn.images.family:ImagesFamily",
     "ddi": "gnn.ddi.family:DdiFamily",
+    "side-effects": "gnn.sideeffects.family:SideEffectsFamily",
 }
 
 
