@@ -143,9 +143,8 @@ def explain_cypher() -> str:
 
     parts = []
     for metapath, text in EXPLAIN_METAPATHS.items():
-        body = text.strip().replace("UNWIND $drugs AS did", "WITH $drug AS did").replace("[..$k]", "[..$k]")
-        head, _, ret = body.rpartition("RETURN ")
-        parts.append(f"{head}RETURN did AS drug, weight, edges, names, {json.dumps(metapath)} AS metapath")
+        body = text.strip().replace("UNWIND $drugs AS did", "WITH $drug AS did")
+        parts.append(f"{body}, {json.dumps(metapath)} AS metapath")
     return "\nUNION ALL\n".join(parts)
 
 

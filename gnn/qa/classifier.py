@@ -32,6 +32,10 @@ class IntentClassifier:
     intercept: np.ndarray
     use_encoder: bool
     threshold: float = 0.0  # below this top probability the question is treated as out of scope
+    #: masked in-scope training questions' embeddings: a question far from all of them (cosine below
+    #: `min_similarity`) is treated as out of scope
+    in_scope: np.ndarray | None = None
+    min_similarity: float = 0.0
 
     # -- features ------------------------------------------------------------------------------
     def _vectorizer(self) -> Any:
@@ -43,12 +47,14 @@ class IntentClassifier:
         return vec
 
     @staticmethod
-    def features(texts: list[str], counts: list[dict[str, int]], vectorizer: Any, encoder: Any | None) -> Any:
+    def features(texts: list[str], counts: list[dict[str, int]], vectorizer: Any, encoder: Any | None,
+                 emb: np.ndarray | None = None) -> Any:
         from scipy import sparse
 
         parts = [vectorizer.transform(texts), sparse.csr_matrix(type_features(counts))]
         if encoder is not None:
-            parts.append(sparse.csr_matrix(EMB_WEIGHT * encoder.encode(texts)))
+            emb = encoder.encode(texts) if emb is None else emb
+            parts.append(sparse.csr_matrix(EMB_WEIGHT * emb))
         return sparse.hstack(parts).tocsr()
 
     @classmethod
@@ -59,15 +65,30 @@ class IntentClassifier:
 
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b")
         vec.fit(texts)
-        x = cls.features(texts, counts, vec, encoder)
+        emb = encoder.encode(texts) if encoder is not None else None
+        x = cls.features(texts, counts, vec, encoder, emb)
         lr = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(x, labels)
+        ins = None if emb is None else emb[np.array([lab != "out_of_scope" for lab in labels])].astype(np.float32)
         return cls(list(lr.classes_), {k: int(v) for k, v in vec.vocabulary_.items()}, vec.idf_.astype(np.float64),
-                   lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64), encoder is not None)
+                   lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64), encoder is not None, in_scope=ins)
 
     def proba(self, texts: list[str], counts: list[dict[str, int]], encoder: Any | None) -> np.ndarray:
+        return self.proba_similarity(texts, counts, encoder)[0]
+
+    def proba_similarity(self, texts: list[str], counts: list[dict[str, int]], encoder: Any | None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Intent probabilities and each question's highest cosine to an in-scope training question (1 without
+        the encoder)."""
         if self.use_encoder and encoder is None:
             raise ValueError("this intent classifier was trained with the text encoder; pass one")
-        x = self.features(texts, counts, self._vectorizer(), encoder if self.use_encoder else None)
+        emb = encoder.encode(texts) if self.use_encoder else None
+        x = self.features(texts, counts, self._vectorizer(), encoder if self.use_encoder else None, emb)
+        sim = np.ones(len(texts))
+        if emb is not None and self.in_scope is not None and len(self.in_scope):
+            sim = (emb @ self.in_scope.T).max(axis=1)
+        return self._softmax(x), sim
+
+    def _softmax(self, x: Any) -> np.ndarray:
         z = x @ self.coef.T + self.intercept
         if len(self.classes) == 2:  # sklearn's binary form: one column
             z = np.hstack([-z, z])
@@ -77,13 +98,15 @@ class IntentClassifier:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, out: Any, folder: Path) -> None:
-        out.npz(folder / "intent.npz", idf=self.idf, coef=self.coef, intercept=self.intercept)
+        ins = self.in_scope if self.in_scope is not None else np.zeros((0, 384), dtype=np.float32)
+        out.npz(folder / "intent.npz", idf=self.idf, coef=self.coef, intercept=self.intercept, in_scope=ins)
         out.json(folder / "intent.json", {"classes": self.classes, "vocabulary": self.vocabulary,
-                                          "use_encoder": self.use_encoder, "threshold": self.threshold})
+                                          "use_encoder": self.use_encoder, "threshold": self.threshold,
+                                          "min_similarity": self.min_similarity})
 
     @classmethod
     def load(cls, folder: Path) -> IntentClassifier:
         meta = json.loads((folder / "intent.json").read_text())
         with np.load(folder / "intent.npz") as z:
             return cls(meta["classes"], meta["vocabulary"], z["idf"], z["coef"], z["intercept"], meta["use_encoder"],
-                       float(meta["threshold"]))
+                       float(meta["threshold"]), z["in_scope"], float(meta["min_similarity"]))

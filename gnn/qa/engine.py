@@ -28,6 +28,7 @@ Reader = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 CheckFn = Callable[[list[str]], dict[str, Any]]
 MAJOR_WORDS = re.compile(r"\b(major|severe|serious|dangerous|danger)\b", re.I)
 VECTOR_LABELS = ("Disease", "Symptom", "SideEffect")
+PARTIAL_MIN = 0.5  # a mention covering at most half of its run of unknown words is not trusted
 SUMMARY = {
     "treats": "{n} drug(s) treat {e0} in the graph{top}.",
     "palliates": "{n} drug(s) relieve the symptoms of {e0}{top}.",
@@ -99,12 +100,49 @@ class QAEngine:
         self.licenses = _licenses()
 
     # -- interpretation --------------------------------------------------------------------------
-    def classify(self, question: str) -> tuple[list[str], list, list[tuple[str, float]]]:
+    def classify(self, question: str) -> tuple[list[str], list, list[tuple[str, float]], float]:
         tokens, mentions = self.gaz.scan(question)
-        masked, counts = mask(tokens, mentions)
-        probs = self.clf.proba([masked], [counts], self.encoder)[0]
+        masked, counts = mask(tokens, mentions, self.vocabulary)
+        if hasattr(self.clf, "proba_similarity"):
+            probs, sim = self.clf.proba_similarity([masked], [counts], self.encoder)
+            probs, similarity = probs[0], float(sim[0])
+        else:
+            probs, similarity = self.clf.proba([masked], [counts], self.encoder)[0], 1.0
         ranked = sorted(zip(self.clf.classes, probs.tolist(), strict=True), key=lambda t: -t[1])
-        return tokens, mentions, ranked
+        return tokens, mentions, ranked, similarity
+
+    @staticmethod
+    def _compatible(ranked: list[tuple[str, float]], mentions: list) -> tuple[str, float]:
+        """The best-ranked intent (of the top three) whose entity slots the question's mentions can fill: "side
+        effects of X" with X a drug is not "drugs causing X"; two or more drugs make an interaction check."""
+        top, p = ranked[0]
+        if top == OUT_OF_SCOPE:
+            return top, p
+        labels = [m.labels() for m in mentions]
+        drugs = sum("Drug" in ls for ls in labels)
+        if top == "interactions" and drugs >= 2:
+            return "interaction_check", p
+        if top == "interaction_check" and drugs == 1:
+            return "interactions", p
+
+        def fillable(name: str) -> bool:
+            if name == OUT_OF_SCOPE:
+                return False
+            free = list(labels)
+            for slot in INTENTS[name].slots:
+                have = [ls for ls in free if any(lab in ls for lab in slot.labels)]
+                if len(have) < slot.min_count:
+                    return False
+                for ls in have[: (len(have) if slot.many else 1)]:
+                    free.remove(ls)
+            return True
+
+        if fillable(top):
+            return top, p
+        for name, prob in ranked[1:3]:
+            if prob >= 0.05 and fillable(name):
+                return name, prob
+        return top, p
 
     def _fill(self, intent: Intent, tokens: list[str], mentions: list, question: str
               ) -> tuple[dict[str, list[Link]], list[Link], list[dict[str, Any]]]:
@@ -113,12 +151,23 @@ class QAEngine:
         problems: list[dict[str, Any]] = []
         used: set[int] = set()
         runs = leftover_runs(tokens, mentions, self.vocabulary)
+        covered = {i for m in mentions for i in range(m.start, m.end)}
         for slot in intent.slots:
             links: list[Link] = []
             for label in slot.labels:
                 for idx, m in enumerate(mentions):
                     if idx in used or label not in m.labels():
                         continue
+                    ext = self._extended(tokens, m, covered)
+                    if ext is not None and self.fuzzy:
+                        better = self._fuzzy(ext, (label,), vector=False)
+                        if better is not None:
+                            runs[:] = [r for r in runs if r not in ext]
+                            links.append(better)
+                            used.add(idx)
+                            if not slot.many:
+                                break
+                            continue
                     best, cands = choose(m.entries, label)
                     alts = [{"id": e.id, "name": e.name, "label": e.label, "matched": e.kind, "degree": e.degree}
                             for e in cands[:5]]
@@ -128,6 +177,11 @@ class QAEngine:
                         continue
                     conf = {"name": 1.0, "synonym": 0.95, "brand": 0.95}[best.kind] * \
                         (0.97 if m.variant == "singular" else 1.0)
+                    if ext is not None:  # "Krelloid syndrome": only part of the name is known
+                        conf *= (m.end - m.start) / len(ext.split())
+                        if conf <= PARTIAL_MIN:
+                            used.add(idx)
+                            continue
                     links.append(Link(m.text, label, best.id, best.name, conf, f"{best.kind}-{m.variant}", m.start,
                                       m.end, [a for a in alts if a["id"] != best.id]))
                     used.add(idx)
@@ -152,7 +206,17 @@ class QAEngine:
         entities = sorted((lk for v in slots.values() for lk in v), key=lambda lk: lk.start)
         return slots, entities, problems
 
-    def _fuzzy(self, run: str, labels: tuple[str, ...]) -> Link | None:
+    def _extended(self, tokens: list[str], m: Any, covered: set[int]) -> str | None:
+        """The run of unknown words (neither phrasing words nor other mentions) around a mention when it is longer
+        than the mention ("uternie cancer" around "cancer"), else None."""
+        lo, hi = m.start, m.end
+        while lo > 0 and tokens[lo - 1] not in self.vocabulary and lo - 1 not in covered:
+            lo -= 1
+        while hi < len(tokens) and tokens[hi] not in self.vocabulary and hi not in covered:
+            hi += 1
+        return " ".join(tokens[lo:hi]) if (lo, hi) != (m.start, m.end) else None
+
+    def _fuzzy(self, run: str, labels: tuple[str, ...], vector: bool = True) -> Link | None:
         for label in labels:
             if label == "Drug" and self.drug_match is not None:
                 hit = self.drug_match(run)
@@ -164,7 +228,7 @@ class QAEngine:
                 e, score = found[0]
                 alts = [{"id": o.id, "name": o.name, "label": o.label, "score": round(s, 3)} for o, s in found[1:4]]
                 return Link(run, label, e.id, e.name, 0.9 * score, "fuzzy", alternatives=alts)
-        for label in labels:
+        for label in labels if vector else ():
             if label in VECTOR_LABELS and self.vector is not None and len(run) >= 4:
                 hits = self.vector(label, run, 3)
                 if hits and hits[0]["cosine"] >= VECTOR_MIN_COSINE:
@@ -189,17 +253,18 @@ class QAEngine:
         q = (question or "").strip()
         if not q:
             return self._abstain(q, "empty", "the question is empty", None, t0)
-        tokens, mentions, ranked = self.classify(q)
-        top, p = ranked[0]
+        tokens, mentions, ranked, sim = self.classify(q)
+        top, p = self._compatible(ranked, mentions)
         alts = [{"intent": i, "probability": round(pr, 3)} for i, pr in ranked[:3]]
-        if top == OUT_OF_SCOPE or p < self.clf.threshold:
+        if top == OUT_OF_SCOPE or p < self.clf.threshold or sim < getattr(self.clf, "min_similarity", 0.0):
             why = ("the question is outside what the graph holds (drugs, diseases, symptoms, side effects, genes, "
                    "classes, interactions); it holds no dosing, prognosis, prices or general knowledge")
             return self._abstain(q, "out_of_scope", why, {"intent": top, "probability": round(p, 3),
-                                                          "alternatives": alts}, t0)
+                                                          "similarity": round(sim, 3), "alternatives": alts}, t0)
         intent = INTENTS[top]
         slots, entities, problems = self._fill(intent, tokens, mentions, q)
         interp = {"intent": top, "description": intent.description, "probability": round(p, 3),
+                  "similarity": round(sim, 3),
                   "alternatives": alts, "entities": [e.to_dict() for e in entities],
                   "flags": {"major_only": bool(MAJOR_WORDS.search(q))} if "major_only" in intent.flags else {}}
         if problems:

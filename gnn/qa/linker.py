@@ -170,21 +170,27 @@ class Gazetteer:
         return sorted(out.values(), key=lambda t: -t[1])
 
 
+_VOCAB = question_vocabulary()
 LABEL_TOKEN = {"Drug": "drugx", "Disease": "diseasex", "Symptom": "findingx", "SideEffect": "findingx",
                "PharmacologicClass": "classx"}
 MASK_PRIORITY = ("Drug", "PharmacologicClass", "Disease", "Symptom", "SideEffect")
 
 
-def mask(tokens: list[str], mentions: list[Mention]) -> tuple[str, dict[str, int]]:
-    """The question with each mention replaced by a type word (what the intent classifier reads) and the
-    mention counts per type word."""
+def mask(tokens: list[str], mentions: list[Mention], vocabulary: set[str] | None = None
+         ) -> tuple[str, dict[str, int]]:
+    """The question with each mention replaced by a type word (what the intent classifier reads), each run of
+    unknown words (typos, names not in the graph) by "unknownx", and the mention counts per type word."""
     out, counts = [], {"drugx": 0, "diseasex": 0, "findingx": 0, "classx": 0}
     by_start = {m.start: m for m in mentions}
+    vocabulary = vocabulary if vocabulary is not None else _VOCAB
     i = 0
     while i < len(tokens):
         m = by_start.get(i)
         if m is None:
-            out.append(tokens[i])
+            if tokens[i] in vocabulary or tokens[i].isdigit():
+                out.append(tokens[i])
+            elif not out or out[-1] != "unknownx":
+                out.append("unknownx")
             i += 1
             continue
         labels = m.labels()
