@@ -14,7 +14,8 @@ from typing import Any
 
 from gnn.qa.catalogue import INTENTS, MAX_ANSWERS, OUT_OF_SCOPE, explain_cypher
 from gnn.qa.linker import Gazetteer, choose, normalise
-from gnn.qa.templates import HAND, OUT_OF_SCOPE as OOS_FAMILIES, TEMPLATES, UNKNOWN_NAMES
+from gnn.qa.templates import HAND, TEMPLATES, UNKNOWN_NAMES
+from gnn.qa.templates import OUT_OF_SCOPE as OOS_FAMILIES
 
 Reader = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 SPLITS = ("train", "val", "test")

@@ -197,11 +197,10 @@ class QAEngine:
                     if link is not None:
                         links.append(link)
                         runs.remove(run)
-            if len(links) < slot.min_count:
-                if not any(p["reason"] == "ambiguous" for p in problems):
-                    problems.append({"reason": "unknown_entity", "slot": slot.name, "labels": list(slot.labels),
-                                     "text": " ".join(runs) or None,
-                                     "candidates": self._suggest(" ".join(runs), slot.labels)})
+            if len(links) < slot.min_count and not any(p["reason"] == "ambiguous" for p in problems):
+                problems.append({"reason": "unknown_entity", "slot": slot.name, "labels": list(slot.labels),
+                                 "text": " ".join(runs) or None,
+                                 "candidates": self._suggest(" ".join(runs), slot.labels)})
             slots[slot.name] = links if slot.many else links[:1]
         entities = sorted((lk for v in slots.values() for lk in v), key=lambda lk: lk.start)
         return slots, entities, problems

@@ -369,6 +369,7 @@ def tiny_fixture() -> dict[str, Any]:
         questions.append({"family": fam, "kind": "template" if fam.startswith("t:") else "hand", "split": "",
                           "intent": intent, "question": q,
                           "entities": {s: {"id": fill[s][1], "text": fill[s][0]} for s in slots},
-                          "params": params, "answers": [f"{intent}-answer-{i}" + ("-X->Y" if intent == "explain" else "")
-                                                        for i in (1, 2)], "abstain": False})
+                          "params": params, "abstain": False,
+                          "answers": [f"{intent}-answer-{i}" + ("-X->Y" if intent == "explain" else "")
+                                      for i in (1, 2)]})
     return {"rows": rows, "questions": questions, "types": []}

@@ -23,11 +23,13 @@ VECTOR_MIN_COSINE = 0.72  # a lay term linked by meaning alone needs this cosine
 CLEAR_WINNER = 3.0  # an ambiguous name resolves to the candidate with this many times the next one's edges
 KIND_SCORE = {"name": 1.0, "synonym": 0.95, "brand": 0.95}
 
-STOP = set("""a an the of for in on at to with and or by from is are was were be been do does did what which who whom
-how why where when can could should would might may will i me my we our you your it its this that these those any
-some all there their them they he she his her as about into than then so if not no yes please tell give show list
-name find get let us one have has had am just like also other more most very much many up out over per vs via
-whats what's""".split())
+STOP = frozenset("""
+a an the of for in on at to with and or by from is are was were be been do does did what which who whom how
+why where when can could should would might may will i me my we our you your it its this that these those any
+some all there their them they he she his her as about into than then so if not no yes please tell give show
+list name find get let us one have has had am just like also other more most very much many up out over per vs
+via whats what's
+""".split())  # noqa: SIM905
 _SLOT = re.compile(r"\{[a-z_0-9]+\}")
 _TOKEN = re.compile(r"[a-z0-9]+")
 
