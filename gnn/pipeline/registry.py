@@ -18,6 +18,7 @@ FAMILIES: dict[str, str] = {
     "images": "gnn.images.family:ImagesFamily",
     "ddi": "gnn.ddi.family:DdiFamily",
     "side-effects": "gnn.sideeffects.family:SideEffectsFamily",
+    "qa": "gnn.qa.family:QAFamily",
 }
 
 

@@ -1,0 +1,1 @@
+"""Medical question answering from the graph: intent classifier, entity linker, query catalogue, runtime."""

@@ -1,0 +1,112 @@
+"""Intent classifier: logistic regression over MiniLM sentence embeddings of the masked question, word 1-2-gram
+TF-IDF (keyword features) and mention-type counts. Saved as plain arrays (npz + json), no pickle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COUNT_WORDS = ("drugx", "diseasex", "findingx", "classx")
+EMB_WEIGHT = 1.0
+
+
+def type_features(counts: list[dict[str, int]]) -> np.ndarray:
+    """One-hot mention counts per type (0, 1, 2, 3+)."""
+    out = np.zeros((len(counts), 4 * len(COUNT_WORDS)), dtype=np.float32)
+    for i, c in enumerate(counts):
+        for j, w in enumerate(COUNT_WORDS):
+            out[i, 4 * j + min(3, c.get(w, 0))] = 1.0
+    return out
+
+
+@dataclass
+class IntentClassifier:
+    classes: list[str]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    use_encoder: bool
+    threshold: float = 0.0  # below this top probability the question is treated as out of scope
+    #: masked in-scope training questions' embeddings: a question far from all of them (cosine below
+    #: `min_similarity`) is treated as out of scope
+    in_scope: np.ndarray | None = None
+    min_similarity: float = 0.0
+
+    # -- features ------------------------------------------------------------------------------
+    def _vectorizer(self) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=self.vocabulary,
+                              token_pattern=r"(?u)\b\w+\b")
+        vec.idf_ = self.idf
+        return vec
+
+    @staticmethod
+    def features(texts: list[str], counts: list[dict[str, int]], vectorizer: Any, encoder: Any | None,
+                 emb: np.ndarray | None = None) -> Any:
+        from scipy import sparse
+
+        parts = [vectorizer.transform(texts), sparse.csr_matrix(type_features(counts))]
+        if encoder is not None:
+            emb = encoder.encode(texts) if emb is None else emb
+            parts.append(sparse.csr_matrix(EMB_WEIGHT * emb))
+        return sparse.hstack(parts).tocsr()
+
+    @classmethod
+    def fit(cls, texts: list[str], counts: list[dict[str, int]], labels: list[str], encoder: Any | None,
+            c: float = 4.0, seed: int = 0) -> IntentClassifier:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b")
+        vec.fit(texts)
+        emb = encoder.encode(texts) if encoder is not None else None
+        x = cls.features(texts, counts, vec, encoder, emb)
+        lr = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(x, labels)
+        ins = None if emb is None else emb[np.array([lab != "out_of_scope" for lab in labels])].astype(np.float32)
+        return cls(list(lr.classes_), {k: int(v) for k, v in vec.vocabulary_.items()}, vec.idf_.astype(np.float64),
+                   lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64), encoder is not None, in_scope=ins)
+
+    def proba(self, texts: list[str], counts: list[dict[str, int]], encoder: Any | None) -> np.ndarray:
+        return self.proba_similarity(texts, counts, encoder)[0]
+
+    def proba_similarity(self, texts: list[str], counts: list[dict[str, int]], encoder: Any | None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Intent probabilities and each question's highest cosine to an in-scope training question (1 without
+        the encoder)."""
+        if self.use_encoder and encoder is None:
+            raise ValueError("this intent classifier was trained with the text encoder; pass one")
+        emb = encoder.encode(texts) if self.use_encoder else None
+        x = self.features(texts, counts, self._vectorizer(), encoder if self.use_encoder else None, emb)
+        sim = np.ones(len(texts))
+        if emb is not None and self.in_scope is not None and len(self.in_scope):
+            sim = (emb @ self.in_scope.T).max(axis=1)
+        return self._softmax(x), sim
+
+    def _softmax(self, x: Any) -> np.ndarray:
+        z = x @ self.coef.T + self.intercept
+        if len(self.classes) == 2:  # sklearn's binary form: one column
+            z = np.hstack([-z, z])
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    # -- files ---------------------------------------------------------------------------------
+    def save(self, out: Any, folder: Path) -> None:
+        ins = self.in_scope if self.in_scope is not None else np.zeros((0, 384), dtype=np.float32)
+        out.npz(folder / "intent.npz", idf=self.idf, coef=self.coef, intercept=self.intercept, in_scope=ins)
+        out.json(folder / "intent.json", {"classes": self.classes, "vocabulary": self.vocabulary,
+                                          "use_encoder": self.use_encoder, "threshold": self.threshold,
+                                          "min_similarity": self.min_similarity})
+
+    @classmethod
+    def load(cls, folder: Path) -> IntentClassifier:
+        meta = json.loads((folder / "intent.json").read_text())
+        with np.load(folder / "intent.npz") as z:
+            return cls(meta["classes"], meta["vocabulary"], z["idf"], z["coef"], z["intercept"], meta["use_encoder"],
+                       float(meta["threshold"]), z["in_scope"], float(meta["min_similarity"]))
