@@ -15,8 +15,8 @@ if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "c
 fi
 echo "== embedding graph nodes (incremental: only new or changed nodes; the treats model reads them)"
 $M text embed-graph
-# a missing run, or one saved in an older artifact format, is (re)trained
-.venv/bin/python -c "from gnn.treats.artifacts import load_run; load_run()" >/dev/null 2>&1 \
+# a missing run, or one saved in an older artifact format, is (re)trained (the artefact store answers)
+.venv/bin/python -c "from gnn.pipeline.registry import get_family; get_family('treats').load()" >/dev/null 2>&1 \
   || { echo "== training drug recommendation (treats)"; $M train treats; }
 [ -f "$ART/diagnosis/model.pt" ] || { echo "== training diagnosis"; $M diagnose train; }
 [ -f "$ART/text/symptom2disease/model.npz" ] || { echo "== training text classifier"; $M text train; }

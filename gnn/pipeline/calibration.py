@@ -74,9 +74,10 @@ def calibration_summary(prob: np.ndarray, y: np.ndarray, n_bins: int = 10,
     return {"brier": brier(prob, y, weights), "ece": ece(prob, y, n_bins, weights)}
 
 
-def reliability_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str,
+def reliability_plot(curves: dict[str, tuple[np.ndarray, ...]], path: Path, title: str,
                      n_bins: int = 10) -> Path:
-    """A reliability diagram (one line per named (prob, y) pair) as a PNG, written atomically."""
+    """A reliability diagram (one line per named (prob, y) or (prob, y, weights) tuple) as a PNG, written
+    atomically."""
     import io
 
     import matplotlib
@@ -88,10 +89,11 @@ def reliability_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="perfectly calibrated")
-    for name, (prob, y) in curves.items():
-        bins = reliability_bins(prob, y, n_bins)
+    for name, (prob, y, *w) in curves.items():
+        weights = w[0] if w else None
+        bins = reliability_bins(prob, y, n_bins, weights)
         ax.plot([b["mean_prob"] for b in bins], [b["observed"] for b in bins], marker="o",
-                label=f"{name} (ECE {ece(prob, y, n_bins):.3f})")
+                label=f"{name} (ECE {ece(prob, y, n_bins, weights):.3f})")
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
     ax.set_xlim(0, 1)

@@ -13,6 +13,7 @@ from gnn.pipeline.family import ModelFamily
 from kg.errors import ConfigError
 
 FAMILIES: dict[str, str] = {
+    "treats": "gnn.treats.family:TreatsFamily",
 }
 
 
