@@ -141,7 +141,38 @@ class TreatsFamily(ModelFamily):
         cand_drugs, cand_dis = candidate_drugs(g0), candidate_diseases(g0, het)
         out = evaluate_protocol(graphs, seeds, self._train_config(config, seeds[0]), cand_drugs, cand_dis,
                                 primary=variants[0], use_gnn=config.gnn, progress=progress)
-        return self._documents(out, seeds, variants, g0.build_id, cand_drugs, cand_dis)
+        docs = self._documents(out, seeds, variants, g0.build_id, cand_drugs, cand_dis)
+        if not config.graph_dir:
+            docs.append(self._leak_document(g0.build_id))
+        return docs
+
+    def _leak_document(self, build_id: str | None) -> dict[str, Any]:
+        """docs/results/treats-text-leak.json: TREATS pairs whose drug text names the disease, full vs model text."""
+        from gnn.pipeline.results import results_document, write_results
+        from gnn.treats.textleak import text_leak
+        from kg.db import make_driver
+
+        drv = make_driver()
+        try:
+            leak = text_leak(drv)
+        finally:
+            drv.close()
+        t, r = leak["treats"], leak["random"]
+        rows = {}
+        for key, label in (("full", "full text"), ("model", "indication-free text")):
+            rows[label] = [{"treats pairs naming the disease": t[key], "share of treats pairs": t[key] / t["pairs"],
+                            "share of random pairs": r[key] / r["pairs"],
+                            "treats pairs with a name stem": t[f"{key}_stem"],
+                            "stem share, treats": t[f"{key}_stem"] / t["pairs"],
+                            "stem share, random": r[f"{key}_stem"] / r["pairs"]}]
+        doc = results_document("treats-text-leak", self.name, title="Drug text naming the treated disease",
+                               split=f"All {t['pairs']} TREATS pairs and {r['pairs']} random unknown pairs; a "
+                                     "mention is the disease name word-aligned in the drug's text (stem: the first "
+                                     "6 letters of a 7+-letter word of the name anywhere).",
+                               seeds=[0], primary="indication-free text", metrics=list(rows["full text"][0]),
+                               per_seed=rows, build_id=build_id, notes=leak)
+        write_results(doc)
+        return doc
 
     def _documents(self, out: dict[str, Any], seeds: list[int], variants: list[str], build_id: str | None,
                    cand_drugs, cand_dis) -> list[dict[str, Any]]:
