@@ -125,7 +125,8 @@ def evaluate_protocol(graphs: dict[str, ExportedGraph], seeds: list[int], config
             if fit.gnn is not None:
                 rows.setdefault(f"GNN{suffix}", []).append(score(fit.gnn))
             choices.append({"seed": seed, "text": variant, "weights": fit.ensemble_info["weights"],
-                            "beta": fit.ensemble_info["beta"], "best_epoch": fit.trained.best_epoch if fit.trained else 0,
+                            "beta": fit.ensemble_info["beta"],
+                            "best_epoch": fit.trained.best_epoch if fit.trained else 0,
                             "val_hits@10": fit.ensemble_info["val_hits@10"],
                             "val_mrr": fit.ensemble_info["val_mrr"],
                             "val_auroc_all": fit.ensemble_info["val_auroc_full"],
