@@ -69,7 +69,8 @@ def bench_latency(driver, n: int) -> dict:
     load_s = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    gnn = getattr(run.scorer, "gnn", run.scorer)  # the GNN alone, served the same way
+    # one component alone served the same way (the GNN when the run has one, else DistMult)
+    gnn = getattr(run.scorer, "gnn", None) or getattr(run.scorer, "distmult", run.scorer)
     t0 = time.perf_counter()
     rec_gnn = Recommender(replace(run, scorer=gnn))
     load_gnn_s = time.perf_counter() - t0

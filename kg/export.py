@@ -97,10 +97,17 @@ def export_edges(driver: Driver, edge_type: EdgeType, pos_src: dict[str, int], p
     return np.array(sorted(pairs), dtype=np.int64).T.copy()
 
 
-def export_text_embeddings(driver: Driver, label: str, ids: Sequence[str]) -> np.ndarray | None:
-    """Rows of `text_embedding` in id order, zeros where missing; None when no node of the label has one."""
+TEXT_PROPERTIES = ("text_embedding", "model_embedding")  # full text (search/display); indication-free (models)
+
+
+def export_text_embeddings(driver: Driver, label: str, ids: Sequence[str],
+                           prop: str = "text_embedding") -> np.ndarray | None:
+    """Rows of the vector property `prop` in id order, zeros where missing; None when no node of the label has
+    one."""
     lab = get_schema().check_label(label)
-    rows = read(driver, f"MATCH (n:{lab}) WHERE n.text_embedding IS NOT NULL RETURN n.id AS id, n.text_embedding AS e")
+    if prop not in TEXT_PROPERTIES:
+        raise ConfigError(f"text embedding property {prop!r} is not one of {', '.join(TEXT_PROPERTIES)}")
+    rows = read(driver, f"MATCH (n:{lab}) WHERE n.{prop} IS NOT NULL RETURN n.id AS id, n.{prop} AS e")
     if not rows:
         return None
     dim = len(rows[0]["e"])
@@ -113,8 +120,10 @@ def export_text_embeddings(driver: Driver, label: str, ids: Sequence[str]) -> np
 
 
 def export_graph(driver: Driver, labels: Iterable[str] = TREATS_LABELS,
-                 edge_types: Iterable[EdgeType] = TREATS_EDGE_TYPES, *, text_embeddings: bool = True) -> ExportedGraph:
-    """Export a typed subgraph: sorted ids per label, deduplicated edge index per type, build id."""
+                 edge_types: Iterable[EdgeType] = TREATS_EDGE_TYPES, *, text_embeddings: bool = True,
+                 text_property: str = "text_embedding") -> ExportedGraph:
+    """Export a typed subgraph: sorted ids per label, deduplicated edge index per type, build id and (with
+    `text_embeddings`) the `text_property` vectors as node features."""
     labels = list(labels)
     g = ExportedGraph(nodes={lab: export_nodes(driver, lab) for lab in labels}, edges={},
                       build_id=current_build_id(driver))
@@ -124,7 +133,7 @@ def export_graph(driver: Driver, labels: Iterable[str] = TREATS_LABELS,
         g.edges[tuple(et)] = export_edges(driver, tuple(et), g.position(et[0]), g.position(et[2]))
     if text_embeddings:
         for lab in labels:
-            emb = export_text_embeddings(driver, lab, g.nodes[lab])
+            emb = export_text_embeddings(driver, lab, g.nodes[lab], text_property)
             if emb is not None:
                 g.features[lab] = emb
     return g

@@ -24,8 +24,8 @@ if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "c
 fi
 echo "== embedding graph nodes (incremental: only new or changed nodes; the treats model reads them)"
 $M text embed-graph
-# a missing run, or one saved in an older artifact format, is (re)trained
-.venv/bin/python -c "from gnn.treats.artifacts import load_run; load_run()" >/dev/null 2>&1 \
+# a missing run, or one saved in an older artifact format, is (re)trained (the artefact store answers)
+.venv/bin/python -c "from gnn.pipeline.registry import get_family; get_family('treats').load()" >/dev/null 2>&1 \
   || { echo "== training drug recommendation (treats)"; $M train treats; }
 # the artefact store answers: a latest run in the current artifact format (else train one)
 has_run() { .venv/bin/python -c "import sys; from gnn.pipeline.registry import get_family as g; g(sys.argv[1]).store().manifest()" "$1" >/dev/null 2>&1; }

@@ -29,7 +29,8 @@ class Recommendation(BaseModel):
     rank: int
     drug_id: str
     name: str | None = None
-    probability: float = Field(description="Platt-calibrated on validation: P(unknown pair is an indication)")
+    probability: float = Field(description="Platt-calibrated by cross-fitting on the training edges: "
+                                           "P(unknown pair is an indication)")
     score: float = Field(description="model logit")
     status: Literal["known", "predicted"]
     safety: list[dict[str, Any]] = Field(description="reasons the drug is unsafe for the patient (flag mode)")
@@ -49,6 +50,9 @@ class Recommendations(BaseModel):
     recommendations: list[Recommendation]
     unsafe_drugs_for_patient: int
     excluded: list[dict[str, Any]] = Field(description="unsafe drugs left out of the top (exclude mode), reasons")
+    contraindicated: list[dict[str, Any]] = Field(
+        default_factory=list, description="drugs NOT_INDICATED_FOR this disease: never recommended, only listed "
+                                          "here flagged, with the edge's sources and the model's probability")
 
 
 @router.get("/recommendations", response_model=Recommendations,

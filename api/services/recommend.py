@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 from api.services.db import Gateway
-from gnn.treats.artifacts import load_run
 from gnn.treats.recommend import Recommender, Safety, recommend
 from kg.errors import ConfigError, ModelUnavailable
 from kg.settings import Settings
@@ -39,7 +38,9 @@ class RecommendService:
         with self._lock:
             self._tried = time.monotonic()
             try:
-                self._rec = Recommender(load_run(artifacts=self.artifacts))
+                from gnn.pipeline.registry import get_family
+
+                self._rec = Recommender(get_family("treats").load(None, self.artifacts))
                 self._error = ""
                 log.info("treats model %s loaded in %.2f s", self._rec.model_run, self._rec.load_seconds)
             except (ConfigError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:

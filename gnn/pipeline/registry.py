@@ -19,6 +19,7 @@ FAMILIES: dict[str, str] = {
     "ddi": "gnn.ddi.family:DdiFamily",
     "side-effects": "gnn.sideeffects.family:SideEffectsFamily",
     "qa": "gnn.qa.family:QAFamily",
+    "treats": "gnn.treats.family:TreatsFamily",
 }
 
 

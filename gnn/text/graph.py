@@ -11,13 +11,15 @@ import numpy as np
 from neo4j import Driver
 
 from gnn.text.encoder import DIM, TextEncoder, get_encoder
-from gnn.text.nodes import node_text, text_hash
+from gnn.text.nodes import NameMatcher, model_text, model_text_hash, node_text, text_hash
 from kg.db import read, write
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
 
-PROPERTY = "text_embedding"
+PROPERTY = "text_embedding"  # full text: search and display
 HASH_PROPERTY = "text_hash"
+MODEL_PROPERTY = "model_embedding"  # model inputs: indication statements and disease names removed (Drug)
+MODEL_HASH_PROPERTY = "model_text_hash"
 FULLTEXT_INDEX = "name_fulltext"
 _LABEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _STOP_WORDS = {"a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "my", "i", "is", "it", "by", "from",
@@ -66,9 +68,29 @@ def create_fulltext_index(driver: Driver, labels: list[str], timeout_s: int = 30
 
 
 def _write_batch(driver: Driver, label: str, rows: list[dict]) -> None:
-    write(driver, f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
-                  f"CALL db.create.setNodeVectorProperty(n, '{PROPERTY}', row.vec) "
-                  f"SET n.{HASH_PROPERTY} = row.hash", rows=rows)
+    """Rows with `vec` set both vectors; rows with `vec` None (full text unchanged) only the model vector."""
+    full = [r for r in rows if r["vec"] is not None]
+    if full:
+        write(driver, f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
+                      f"CALL db.create.setNodeVectorProperty(n, '{PROPERTY}', row.vec) "
+                      f"CALL db.create.setNodeVectorProperty(n, '{MODEL_PROPERTY}', row.mvec) "
+                      f"SET n.{HASH_PROPERTY} = row.hash, n.{MODEL_HASH_PROPERTY} = row.mhash", rows=full)
+    model_only = [r for r in rows if r["vec"] is None]
+    if model_only:
+        write(driver, f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
+                      f"CALL db.create.setNodeVectorProperty(n, '{MODEL_PROPERTY}', row.mvec) "
+                      f"SET n.{MODEL_HASH_PROPERTY} = row.mhash", rows=model_only)
+
+
+def disease_matcher(driver: Driver) -> NameMatcher:
+    """Every graph Disease name and synonym (what a drug's model text must not mention)."""
+    rows = read(driver, "MATCH (x:Disease) RETURN x.name AS name, x.synonyms AS synonyms")
+    names: set[str] = set()
+    for r in rows:
+        names.update([r["name"]] if r["name"] else [])
+        syn = r["synonyms"]
+        names.update([syn] if isinstance(syn, str) else [s for s in syn or [] if s])
+    return NameMatcher(names)
 
 
 def text_properties(label: str) -> tuple[str, ...] | None:
@@ -83,36 +105,55 @@ def text_labels() -> list[str]:
 
 
 def embed_nodes(driver: Driver, label: str, encoder: TextEncoder | None = None, only_missing: bool = True,
-                batch: int = 256, progress: bool = False, ids: list[str] | None = None) -> dict[str, Any]:
+                batch: int = 256, progress: bool = False, ids: list[str] | None = None,
+                diseases: NameMatcher | None = None) -> dict[str, Any]:
     """Embed the `label` nodes whose text changed or that have no embedding (all of them if not only_missing).
 
     Reads each node's text properties (the schema's `text:` list for schema labels, else all properties;
-    never its vector), composes `node_text`, compares its hash with the stored `text_hash`, and writes
-    `text_embedding` (via db.create.setNodeVectorProperty) and `text_hash`. `ids` restricts the run to
-    those nodes. Returns counts: total nodes (considered), embedded, unchanged, skipped (no id).
+    never its vector), composes `node_text` (full: search/display) and `model_text` (what models read: for a
+    Drug without indication sentences and disease names, `diseases` defaults to every graph Disease name),
+    compares their hashes with the stored ones, and writes `text_embedding` + `text_hash` and
+    `model_embedding` + `model_text_hash` (the same vector when both texts are equal). `ids` restricts the
+    run to those nodes. Returns counts: total nodes (considered), embedded, unchanged, skipped (no id).
     """
     check_label(label)
     props = text_properties(label)
     proj = ("n {" + ", ".join(f".`{p}`" for p in ("id", *props)) + "}" if props
-            else f"n {{.*, {PROPERTY}: null, {HASH_PROPERTY}: null}}")
+            else f"n {{.*, {PROPERTY}: null, {HASH_PROPERTY}: null, {MODEL_PROPERTY}: null, "
+                 f"{MODEL_HASH_PROPERTY}: null}}")
     where = "WHERE n.id IN $ids " if ids is not None else ""
     rows = read(driver, f"MATCH (n:{label}) {where}RETURN n.id AS id, n.{HASH_PROPERTY} AS hash, "
-                        f"n.{PROPERTY} IS NOT NULL AS has_vec, {proj} AS props", ids=list(ids or []))
-    todo: list[tuple[str, str, str]] = []
+                        f"n.{MODEL_HASH_PROPERTY} AS mhash, n.{PROPERTY} IS NOT NULL AS has_vec, "
+                        f"n.{MODEL_PROPERTY} IS NOT NULL AS has_mvec, {proj} AS props", ids=list(ids or []))
+    if label == "Drug" and diseases is None:
+        diseases = disease_matcher(driver)
+    todo: list[tuple[str, str | None, str, str, str]] = []  # (id, full text or None if unchanged, ...)
+    copy: list[dict] = []  # full text unchanged and equal to the model text: copy the vector, no encoding
     skipped = 0
     for r in rows:
         if r["id"] is None:
             skipped += 1
             continue
         text = node_text(label, r["props"])
-        h = text_hash(text)
+        mtext = model_text(label, r["props"], diseases)
+        h, mh = text_hash(text), model_text_hash(mtext)
         if only_missing and r["has_vec"] and r["hash"] == h:
+            if r["has_mvec"] and r["mhash"] == mh:
+                continue
+            if mtext == text:
+                copy.append({"id": r["id"], "mhash": mh})
+                continue
+            todo.append((r["id"], None, h, mtext, mh))  # only the model text changed
             continue
-        todo.append((r["id"], text, h))
+        todo.append((r["id"], text, h, mtext, mh))
+    for start in range(0, len(copy), 5000):
+        write(driver, f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
+                      f"CALL db.create.setNodeVectorProperty(n, '{MODEL_PROPERTY}', n.{PROPERTY}) "
+                      f"SET n.{MODEL_HASH_PROPERTY} = row.mhash", rows=copy[start:start + 5000])
     if not todo:
         return {"label": label, "total": len(rows), "embedded": 0, "unchanged": len(rows) - skipped,
                 "skipped": skipped}
-    todo.sort(key=lambda t: len(t[1]))  # similar lengths per batch: less padding (long drug descriptions)
+    todo.sort(key=lambda t: len(t[3]))  # similar lengths per batch: less padding (long drug descriptions)
     encoder = encoder or get_encoder()
     bar = None
     if progress and todo:
@@ -121,9 +162,10 @@ def embed_nodes(driver: Driver, label: str, encoder: TextEncoder | None = None, 
         bar = tqdm(total=len(todo), desc=f"embed {label}", unit="node", file=sys.stderr)
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        vecs = encoder.encode([t for _, t, _ in chunk], batch_size=64)
-        _write_batch(driver, label, [{"id": i, "vec": v.tolist(), "hash": h}
-                                     for (i, _, h), v in zip(chunk, vecs, strict=True)])
+        texts = sorted({t for _, t, _, _, _ in chunk if t is not None} | {m for _, _, _, m, _ in chunk})
+        vec_of = dict(zip(texts, encoder.encode(texts, batch_size=64), strict=True))
+        _write_batch(driver, label, [{"id": i, "vec": None if t is None else vec_of[t].tolist(), "hash": h,
+                                      "mvec": vec_of[m].tolist(), "mhash": mh} for i, t, h, m, mh in chunk])
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:

@@ -1,53 +1,36 @@
-"""A training run on disk: artifacts/treats/<run>/ with config.json (config, build id, git sha, calibration,
-candidates), metrics.json, model.pt (state_dict), scorer.npz (frozen embeddings), index.json (node index)
-and, when config.json says `"scorer": "ensemble"`, ensemble.npz (DistMult arrays, degrees, weights) and, when
-the ensemble weighs the metapath regression, paths.npz (relation matrices, visible TREATS, coefficients).
-artifacts/treats/latest.txt names the default run.
+"""A treats run on disk, saved through the one artefact store (gnn.pipeline.store): artifacts/treats/<run>/ with
+run.json (provenance: seed, git sha, graph build id, data checksums, torch/python, artifact format, metrics, and
+under `config` the recipe, calibration, candidates and names), model.pt (GNN state_dict), scorer.npz (frozen GNN
+embeddings), ensemble.npz (DistMult arrays, degrees, weights), paths.npz (relation matrices, visible TREATS,
+coefficients), index.json (node index) and candidates.npz (candidate rows, known TREATS, NOT_INDICATED_FOR pairs).
+The store's atomic `latest` pointer names the default run.
 
-config.json's `artifact_format` (ARTIFACT_FORMAT) versions this layout: a run written by older code (no field,
-or another number) is refused by `load_run` with a ConfigError saying to retrain (the API answers 503 with it)."""
+ARTIFACT_FORMAT versions this layout: a run written by older code (format 1/2: config.json + latest.txt, no
+run.json) is refused by `load_run` with a ConfigError saying to retrain (the API answers 503 with it)."""
 
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from gnn.pipeline.store import ArtefactStore
 from gnn.treats.ensemble import EnsembleScorer
 from gnn.treats.scorer import EmbeddingScorer
 from kg.errors import ConfigError
-from kg.settings import REPO_ROOT, get_settings
 
-CONFIG, METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES, ENSEMBLE, PATHS = (
-    "config.json", "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz", "ensemble.npz",
-    "paths.npz")
-ARTIFACT_FORMAT = 2  # 1: GNN / 3-part ensemble (no field in config.json); 2: + metapath regression
-
-
-def treats_root(artifacts: Path | None = None) -> Path:
-    return (artifacts or get_settings().medkg_artifacts) / "treats"
+METRICS, WEIGHTS, SCORER, INDEX, CANDIDATES, ENSEMBLE, PATHS = (
+    "metrics.json", "model.pt", "scorer.npz", "index.json", "candidates.npz", "ensemble.npz", "paths.npz")
+# 1: GNN / 3-part ensemble; 2: + metapath regression (config.json, latest.txt); 3: artefact store (run.json),
+# indication-free text, every known edge in the deployed fit, cross-fitted calibration, NOT_INDICATED_FOR pairs
+ARTIFACT_FORMAT = 3
+FAMILY = "treats"
 
 
-def git_sha() -> str | None:
-    """The working tree's commit (None outside git); `+dirty` when files differ from it."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (sha + ("+dirty" if dirty else "")) or None
-
-
-def runtime_info() -> dict:
-    import torch
-
-    return {"torch": torch.__version__, "python": platform.python_version(), "git_sha": git_sha()}
+def store(artifacts: Path | None = None) -> ArtefactStore:
+    return ArtefactStore(FAMILY, ARTIFACT_FORMAT, artifacts)
 
 
 @dataclass
@@ -61,56 +44,37 @@ class TreatsRun:
     cand_drugs: np.ndarray
     cand_dis: np.ndarray
     known: np.ndarray
+    contra: np.ndarray  # 2×m NOT_INDICATED_FOR (drug row, disease row): never predicted nor recommended
 
     @property
     def model_run(self) -> str:
         return self.config["model_run"]
 
 
-def resolve_run_dir(run: str | Path | None = None, artifacts: Path | None = None) -> Path:
-    """A run folder: the given path or name, else the one artifacts/treats/latest.txt names."""
-    root = treats_root(artifacts)
-    if run:
-        p = Path(run)
-        return p if p.is_dir() else root / str(run)
-    latest = root / "latest.txt"
-    if not latest.is_file():
-        raise ConfigError(f"no trained treats model under {root}: run `medkg train treats` first")
-    return root / latest.read_text().strip()
-
-
 def load_run(run: str | Path | None = None, artifacts: Path | None = None) -> TreatsRun:
-    """Load a run (numpy only); a clear error naming the missing file."""
-    folder = resolve_run_dir(run, artifacts)
-    for name in (CONFIG, SCORER, INDEX, CANDIDATES):
+    """Load a run (numpy only) through the store: a missing, outdated or incomplete run is a ConfigError that
+    names the file or field and says to retrain."""
+    man = store(artifacts).manifest(run)
+    folder = Path(man.folder)
+    ensemble = man.config.get("scorer") == "ensemble"  # every trained run; a bare GNN scorer in some tests
+    for name in (INDEX, CANDIDATES, *((ENSEMBLE,) if ensemble else (SCORER,))):
         if not (folder / name).is_file():
-            raise ConfigError(f"treats model run {folder} is incomplete: {name} is missing")
+            raise ConfigError(f"treats model run {folder} is incomplete: {name} is missing; retrain with "
+                              "`medkg train treats`")
     with np.load(folder / CANDIDATES) as z:
         cand_drugs, cand_dis, known = z["drugs"], z["diseases"], z["known"]
-    config = json.loads((folder / CONFIG).read_text())
-    fmt = config.get("artifact_format", 1) if isinstance(config, dict) else None
-    if fmt != ARTIFACT_FORMAT:
-        raise ConfigError(f"treats model run {folder} is outdated: {CONFIG} field 'artifact_format' is {fmt}, "
-                          f"this code reads {ARTIFACT_FORMAT}; retrain with `medkg train treats`")
-    scorer: EmbeddingScorer | EnsembleScorer = EmbeddingScorer.load(folder / SCORER)
-    if config.get("scorer") == "ensemble":
-        if not (folder / ENSEMBLE).is_file():
-            raise ConfigError(f"treats model run {folder} is incomplete: {ENSEMBLE} is missing")
-        scorer = EnsembleScorer.load(folder / ENSEMBLE, scorer, folder / PATHS)
+        contra = z["contra"] if "contra" in z.files else np.zeros((2, 0), dtype=np.int64)
+    config = {**man.config, "model_run": man.model_run, "build_id": man.build_id}
+    gnn = EmbeddingScorer.load(folder / SCORER) if (folder / SCORER).is_file() else None  # none: recipe without GNN
+    scorer: EmbeddingScorer | EnsembleScorer | None = gnn
+    if ensemble:
+        scorer = EnsembleScorer.load(folder / ENSEMBLE, gnn, folder / PATHS)
+    assert scorer is not None
     return TreatsRun(folder=folder, config=config, scorer=scorer, index=json.loads((folder / INDEX).read_text()),
-                     cand_drugs=cand_drugs, cand_dis=cand_dis, known=known)
+                     cand_drugs=cand_drugs, cand_dis=cand_dis, known=known, contra=contra)
 
 
-def save_candidates(folder: Path, cand_drugs: np.ndarray, cand_dis: np.ndarray, known: np.ndarray) -> None:
-    np.savez_compressed(folder / CANDIDATES, drugs=cand_drugs, diseases=cand_dis, known=known)
-
-
-def mark_latest(folder: Path) -> None:
-    (folder.parent / "latest.txt").write_text(folder.name + "\n")
-
-
-def load_weights(folder: Path, model) -> None:
-    """Load model.pt into `model` with weights_only=True."""
-    import torch
-
-    model.load_state_dict(torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True))
+def save_candidates(folder: Path, cand_drugs: np.ndarray, cand_dis: np.ndarray, known: np.ndarray,
+                    contra: np.ndarray | None = None) -> None:
+    np.savez_compressed(folder / CANDIDATES, drugs=cand_drugs, diseases=cand_dis, known=known,
+                        contra=np.zeros((2, 0), dtype=np.int64) if contra is None else contra)

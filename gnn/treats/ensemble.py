@@ -46,7 +46,7 @@ def _log_prior(prior: DegreePrior):
 class EnsembleScorer:
     """Same interface as `EmbeddingScorer` (`pairs`, `matrix`); z-statistics over `cand_drugs`."""
 
-    gnn: EmbeddingScorer
+    gnn: EmbeddingScorer | None  # None: a recipe without the GNN (its weight must be 0)
     distmult: DistMultModel
     prior: DegreePrior
     weights: np.ndarray  # over COMPONENTS, sums to 1
@@ -61,6 +61,8 @@ class EnsembleScorer:
                              f"got {self.weights.tolist()}")
         if self.paths is None and self.weights[COMPONENTS.index("paths")]:
             raise ValueError("ensemble weight on 'paths' but no path scorer")
+        if self.gnn is None and self.weights[COMPONENTS.index("gnn")]:
+            raise ValueError("ensemble weight on 'gnn' but no GNN scorer")
 
     @cached_property
     def _column(self) -> dict[int, int]:
@@ -73,7 +75,8 @@ class EnsembleScorer:
         `path_scores`: the path regression's, when the caller already has them."""
         paths = (lambda *_: path_scores) if path_scores is not None else \
             (self.paths.matrix if self.paths is not None else None)
-        fns = [self.gnn.matrix, self.distmult.matrix, _log_prior(self.prior), paths]
+        fns = [self.gnn.matrix if self.gnn is not None else None, self.distmult.matrix, _log_prior(self.prior),
+               paths]
         return [f(diseases, drugs) if f is not None and (all_parts or w) else None
                 for f, w in zip(fns, self.weights, strict=True)]
 
@@ -135,7 +138,7 @@ class EnsembleScorer:
         return path
 
     @classmethod
-    def load(cls, path: Path, gnn: EmbeddingScorer, paths_path: Path | None = None) -> EnsembleScorer:
+    def load(cls, path: Path, gnn: EmbeddingScorer | None, paths_path: Path | None = None) -> EnsembleScorer:
         """Load; a file written for other components (an older run) is a ConfigError naming the field."""
         with np.load(path) as z:
             comps = [str(c) for c in z["components"]] if "components" in z.files else ["gnn", "distmult",
@@ -144,6 +147,9 @@ class EnsembleScorer:
                 raise ConfigError(f"{path}: field 'components' is {comps}, this code needs {list(COMPONENTS)}: "
                                   "the run is outdated, retrain with `medkg train treats`")
             weights = z["weights"]
+            if weights[COMPONENTS.index("gnn")] and gnn is None:
+                raise ConfigError(f"{path}: weight on 'gnn' but the run has no scorer.npz: retrain with "
+                                  "`medkg train treats`")
             paths = None
             if weights[COMPONENTS.index("paths")]:
                 if paths_path is None or not paths_path.is_file():
@@ -182,17 +188,20 @@ def _select(metrics: list[dict[str, float]]) -> int:
     return max(range(len(metrics)), key=lambda i: fallback_objective(metrics[i]))
 
 
-def fit_ensemble(gnn: EmbeddingScorer, distmult: DistMultModel, prior: DegreePrior, val: np.ndarray,
+def fit_ensemble(gnn: EmbeddingScorer | None, distmult: DistMultModel, prior: DegreePrior, val: np.ndarray,
                  val_neg: np.ndarray, cand_drugs: np.ndarray, known: np.ndarray, step: float = 0.1,
                  paths: PathScorer | None = None) -> tuple[EnsembleScorer, dict]:
     """Weights by validation MRR + Hits@10 with AUROC(all) ≥ floor, then β by sampled validation AUROC."""
-    base = EnsembleScorer(gnn, distmult, prior, np.eye(len(COMPONENTS))[0], 0.0, cand_drugs, paths)
+    start = np.eye(len(COMPONENTS))[COMPONENTS.index("gnn" if gnn is not None else "distmult")]
+    base = EnsembleScorer(gnn, distmult, prior, start, 0.0, cand_drugs, paths)
     diseases = np.unique(val[1])
     z = [_zrows(p) if p is not None else None for p in base._parts(diseases, cand_drugs, all_parts=True)]
     row = {int(x): r for r, x in enumerate(diseases)}
     ip = COMPONENTS.index("paths")
     gnn_only = np.eye(len(COMPONENTS))[0]
-    grid = [w for w in simplex_grid(step) if (w[ip] >= MIN_PATHS_WEIGHT - 1e-9 if paths is not None else not w[ip])]
+    ig = COMPONENTS.index("gnn")
+    grid = [w for w in simplex_grid(step) if (w[ip] >= MIN_PATHS_WEIGHT - 1e-9 if paths is not None else not w[ip])
+            and (gnn is not None or not w[ig])]
 
     def val_metrics(w: np.ndarray) -> dict[str, float]:
         mat = sum(wi * zi for wi, zi in zip(w, z, strict=True) if wi)
@@ -201,7 +210,8 @@ def fit_ensemble(gnn: EmbeddingScorer, distmult: DistMultModel, prior: DegreePri
     metrics = [val_metrics(w) for w in grid]
     i_best = _select(metrics)
     best_w, best_m = grid[i_best], metrics[i_best]
-    best_obj, gnn_obj = objective(best_m), objective(val_metrics(gnn_only))
+    best_obj = objective(best_m)
+    gnn_obj = objective(val_metrics(gnn_only)) if gnn is not None else float("nan")
     base.weights = best_w
     y = np.r_[np.ones(val.shape[1]), np.zeros(val_neg.shape[1])]
     best_auc = -np.inf

@@ -62,6 +62,11 @@ UNWIND paths AS p
 RETURN did AS drug, p.weight AS weight, p.edges AS edges, p.names AS names""",
 }
 
+DISEASE_CONTRAINDICATIONS = """
+MATCH (d:Drug)-[r:NOT_INDICATED_FOR]->(x:Disease {id: $disease})
+RETURN d.id AS drug, d.name AS name, r.sources AS sources, r.licenses AS licenses ORDER BY d.id
+"""
+
 # Patient safety: current medications' Major interactions, contraindications, allergies.
 PATIENT_MAJOR_INTERACTIONS = """
 MATCH (p:Patient {id: $patient})-[:TAKES {current: true}]->(m:Medication)-[:CONTAINS]->(cur:Drug)
@@ -88,6 +93,7 @@ DELETE_PREDICTED = "MATCH ()-[r:PREDICTED_TREATS]->() CALL (r) { DELETE r } IN T
 WRITE_PREDICTED = """
 UNWIND $rows AS row
 MATCH (d:Drug {id: row.drug}), (x:Disease {id: row.disease})
+WHERE NOT (d)-[:NOT_INDICATED_FOR]->(x) AND NOT (d)-[:TREATS]->(x)
 CREATE (d)-[:PREDICTED_TREATS {score: row.score, probability: row.probability, model_run: $run,
                               sources: ['medkg'], licenses: ['CC0 1.0']}]->(x)
 """

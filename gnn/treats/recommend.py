@@ -5,6 +5,8 @@ embeddings); a disease outside the candidate set but in the model is scored on f
 Safety (for a patient): a Major INTERACTS_WITH with a current medication, a NOT_INDICATED_FOR one of the
 patient's mapped diseases, or an allergy (ALLERGIC_TO the drug, or a Condition of the same name) either
 removes the drug (`safety="exclude"`) or keeps it with `flags` (`safety="flag"`).
+A drug NOT_INDICATED_FOR the disease itself (a sourced contraindication) is never recommended: it is left out of
+the ranking and listed only under `contraindicated`, flagged, with the edge's sources.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Literal
 import numpy as np
 from neo4j import Driver
 
+from gnn.pipeline.calibration import apply_platt as platt_prob
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import TreatsRun
-from gnn.treats.calibrate import platt_prob
 from gnn.treats.ensemble import EnsembleScorer
 from kg.db import read
 from kg.errors import InvalidInput, NotFound
@@ -51,6 +53,10 @@ class Recommender:
         for d, x in run.known.T.tolist():
             known[x].add(d)
         self._known_cols = {x: np.isin(run.cand_drugs, sorted(ds)) for x, ds in known.items()}
+        contra = defaultdict(set)
+        for d, x in run.contra.T.tolist():
+            contra[x].add(d)
+        self._contra_cols = {x: np.isin(run.cand_drugs, sorted(ds)) for x, ds in contra.items()}
         t0 = time.perf_counter()
         logits = run.scorer.matrix(run.cand_dis, run.cand_drugs)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -63,10 +69,25 @@ class Recommender:
         return self.run.model_run
 
     def _order(self, x: int, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(candidate columns in recommended order, logits): known indications first, then by score."""
+        """(candidate columns in recommended order, logits): known indications first, then by score;
+        drugs NOT_INDICATED_FOR the disease are not in the order at all."""
         known = self._known_cols.get(x, np.zeros(len(logits), dtype=bool))
         order = np.lexsort((-logits, ~known))
+        contra = self._contra_cols.get(x)
+        if contra is not None:
+            order = order[~contra[order]]
         return order, logits
+
+    def contraindicated(self, disease_id: str) -> list[dict]:
+        """The drugs NOT_INDICATED_FOR this disease (model probability shown, never recommended)."""
+        x = self.disease_row(disease_id)
+        cols = np.flatnonzero(self._contra_cols.get(x, np.zeros(len(self.drug_ids), dtype=bool)))
+        if not len(cols):
+            return []
+        _, logits = self.ranking(disease_id)
+        return [{"drug_id": self.drug_ids[c], "name": self.names.get(self.drug_ids[c]),
+                 "probability": round(float(platt_prob(np.array([logits[c]]), self.a, self.b)[0]), 6),
+                 "status": "contraindicated", "reason": "NOT_INDICATED_FOR"} for c in cols]
 
     def disease_row(self, disease_id: str) -> int:
         if disease_id not in self.dis_pos:
@@ -159,5 +180,11 @@ def recommend(recommender: Recommender, driver: Driver | None, disease_id: str, 
     would_be = [r for r in recommender.top(disease_id, top) if r.drug_id in skip]
     excluded = [{"drug_id": r.drug_id, "name": r.name, "probability": round(r.probability, 6),
                  "reasons": unsafe[r.drug_id]} for r in would_be]
+    contra = recommender.contraindicated(disease_id)
+    if contra and driver is not None:
+        src = {r["drug"]: r for r in read(driver, Q.DISEASE_CONTRAINDICATIONS, disease=disease_id)}
+        for c in contra:
+            c["sources"] = (src.get(c["drug_id"]) or {}).get("sources") or []
     return {"disease": disease_id, "patient": patient_id, "safety": safety, "model_run": recommender.model_run,
-            "recommendations": items, "unsafe_drugs_for_patient": len(unsafe), "excluded": excluded}
+            "recommendations": items, "unsafe_drugs_for_patient": len(unsafe), "excluded": excluded,
+            "contraindicated": contra}

@@ -1,56 +1,51 @@
-"""`medkg train treats`: export → split → train (selected on validation) → test metrics beside the degree prior,
-DistMult and the metapath regression → ensemble weights on validation → Platt calibration on validation (of the
-ensemble when it beats the GNN on validation) → deployment (GNN embeddings and metapaths with all known TREATS
-visible) → save."""
+"""`medkg train treats`: the deployed model is the evaluated recipe refitted on every known TREATS edge.
+
+The recipe (ensemble weights, β, GNN epochs, text variant) comes from docs/results/treats.json, written by
+`medkg evaluate treats` from validation choices; nothing here looks at a held-out part. GNN (fixed epochs, no
+early stopping: there is no held-out part left), DistMult, degree prior and the cross-fitted metapath/text
+regression all see every known edge; Platt calibration by cross-fitting over those edges
+(gnn.treats.recipe.crossfit_calibration). Saved through the artefact store (run.json provenance, atomic)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 from neo4j import Driver
 
+from gnn.pipeline.store import RunManifest
 from gnn.treats import queries as Q
-from gnn.treats.artifacts import (
-    ARTIFACT_FORMAT,
-    CONFIG,
-    ENSEMBLE,
-    INDEX,
-    METRICS,
-    PATHS,
-    SCORER,
-    WEIGHTS,
-    mark_latest,
-    runtime_info,
-    save_candidates,
-    treats_root,
-)
-from gnn.treats.baselines import DegreePrior
-from gnn.treats.calibrate import calibrate_on_validation
-from gnn.treats.ensemble import COMPONENTS, EnsembleScorer
-from gnn.treats.evaluate import fit_companions, fit_seed, test_metrics
+from gnn.treats.artifacts import CANDIDATES, ENSEMBLE, INDEX, METRICS, PATHS, SCORER, WEIGHTS, save_candidates, store
+from gnn.treats.baselines import DegreePrior, train_distmult
+from gnn.treats.ensemble import EnsembleScorer
+from gnn.treats.pathmodel import fit_path_scorer
 from gnn.treats.paths import PathGraph
+from gnn.treats.recipe import Recipe, crossfit_calibration
 from gnn.treats.scorer import scorer_from_model
-from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, no_split, pair_keys
-from gnn.treats.train import GraphInputs, TrainConfig
+from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, no_split
+from gnn.treats.train import GraphInputs, TrainConfig, train_gnn
 from kg.db import read
 from kg.export import ExportedGraph, export_graph, save_index
 
+CONTRA = ("Drug", "NOT_INDICATED_FOR", "Disease")
 
-def load_graph(driver: Driver, progress: bool = True) -> tuple[ExportedGraph, list[str]]:
-    """The exported subgraph and the Hetionet disease ids (part of the candidate diseases)."""
+
+def load_graph(driver: Driver, text_property: str | None = "model_embedding",
+               progress: bool = True) -> tuple[ExportedGraph, list[str]]:
+    """The exported subgraph with `text_property` vectors as text features (None: no text) and the Hetionet
+    disease ids (part of the candidate diseases)."""
     t0 = time.perf_counter()
-    graph = export_graph(driver)
+    graph = export_graph(driver, text_embeddings=text_property is not None,
+                         text_property=text_property or "text_embedding")
     het = read(driver, Q.HETIONET_DISEASES)[0]["ids"]
     if progress:
         import sys
 
         print(f"exported {sum(map(len, graph.nodes.values()))} nodes, "
-              f"{sum(e.shape[1] for e in graph.edges.values())} edges in {time.perf_counter() - t0:.1f} s",
-              file=sys.stderr)
+              f"{sum(e.shape[1] for e in graph.edges.values())} edges ({text_property or 'no text'}) in "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return graph, sorted(het)
 
 
@@ -61,55 +56,72 @@ def names_of(driver: Driver, graph: ExportedGraph, drugs: np.ndarray, diseases: 
     return {r["id"]: r["name"] for r in rows if r["name"]}
 
 
-def train_run(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig, *, out_root: Path | None = None,
-              names: dict[str, str] | None = None, distmult: bool = True, progress: bool = True) -> dict:
-    """Train one seed and save the run folder; returns a summary (metrics, folder, run id)."""
+def contraindications(graph: ExportedGraph) -> np.ndarray:
+    return graph.edges.get(CONTRA, np.zeros((2, 0), dtype=np.int64))
+
+
+def train_deployed(graph: ExportedGraph, hetionet_ids: list[str], config: TrainConfig, recipe: Recipe, *,
+                   artifacts: Path | None = None, names: dict[str, str] | None = None, progress: bool = True,
+                   family_config: dict[str, Any] | None = None) -> RunManifest:
+    """Fit the recipe on every known TREATS edge, calibrate by cross-fitting, save one run; its manifest."""
     t0 = time.perf_counter()
     cand_drugs, cand_dis = candidate_drugs(graph), candidate_diseases(graph, hetionet_ids)
-    split, trained, scorer = fit_seed(graph, config.seed, config, cand_drugs, cand_dis, progress)
-    comp = fit_companions(graph, split, scorer, cand_drugs, cand_dis, distmult=distmult)
-    metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, companions=comp)
-    val_metrics = test_metrics(graph, split, scorer, cand_drugs, cand_dis, part="val", companions=comp)
     known = graph.edges[TREATS]
     n_dis = len(graph.nodes["Disease"])
-    use_ensemble = comp.ensemble is not None and bool(comp.ensemble_info and comp.ensemble_info["better_than_gnn"])
-    calibration = calibrate_on_validation(comp.ensemble if use_ensemble else scorer, split.val,
-                                          pair_keys(known, n_dis), cand_drugs, cand_dis, n_dis, seed=config.seed)
-    deploy = scorer_from_model(trained.model, GraphInputs(graph, no_split(graph), config.feature_dim), known)
-    run_id = f"treats-gat-seed{config.seed}-{time.strftime('%Y%m%dT%H%M%S')}"
-    folder = (out_root or treats_root()) / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(trained.model.state_dict(), folder / WEIGHTS)
-    deploy.save(folder / SCORER)
-    if use_ensemble:
-        # deployed: GNN and metapaths with every known TREATS visible, prior from every known TREATS, DistMult
-        # as trained; the path regression's coefficients as cross-fitted on the training edges
-        w = comp.ensemble.weights
-        paths = (comp.paths.with_visible(known, PathGraph.build(graph))
-                 if comp.paths is not None and w[COMPONENTS.index("paths")] else None)
-        EnsembleScorer(deploy, comp.ensemble.distmult, DegreePrior.fit(graph, known), w, comp.ensemble.beta,
-                       cand_drugs, paths).save(folder / ENSEMBLE, folder / PATHS)
-    save_index(graph, folder / INDEX)
-    save_candidates(folder, cand_drugs, cand_dis, known)
-    config_doc = {
-        "model_run": run_id, "artifact_format": ARTIFACT_FORMAT, "build_id": graph.build_id, **runtime_info(),
-        "train": config.to_dict(),
-        "best_epoch": trained.best_epoch, "seconds_train": round(trained.seconds, 1),
-        "split": {**split.sizes(), "seed": split.seed, "method": "random TREATS edge split 80/10/10; val/test "
-                  "removed from message passing in both directions (and their PALLIATES/NOT_INDICATED_FOR)"},
-        "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis),
-                       "rule": "drugs with a DrugBank id (DB#####) x (Hetionet diseases + diseases with TREATS)"},
-        "edge_counts": graph.num_edges(), "calibration": calibration,
-        "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info, "paths": comp.paths_info,
-        "deployment": "GNN embeddings and metapath features recomputed with every known TREATS edge visible",
-        "names": names or {},
-    }
-    (folder / CONFIG).write_text(json.dumps(config_doc, indent=2))
-    summary = {"model_run": run_id, "folder": str(folder), "build_id": graph.build_id, "seed": config.seed,
-               "best_epoch": trained.best_epoch, "seconds": round(time.perf_counter() - t0, 1),
-               "seconds_train": round(trained.seconds, 1), "split": split.sizes(), "test": metrics,
-               "scorer": "ensemble" if use_ensemble else "gnn", "ensemble": comp.ensemble_info,
-               "val": val_metrics}
-    (folder / METRICS).write_text(json.dumps({**summary, "history": trained.history}, indent=2))
-    mark_latest(folder)
-    return summary
+    everything = no_split(graph)
+    cfg = TrainConfig.from_dict({**config.to_dict(), "epochs": recipe.gnn_epochs})
+    use_gnn = bool(recipe.weights[0]) and recipe.gnn_epochs > 0
+    trained = train_gnn(graph, everything, cand_drugs, cand_dis, cfg, validate=None, progress=progress) \
+        if use_gnn else None
+    inputs = GraphInputs(graph, everything, cfg.feature_dim) if trained is not None else None
+    gnn = scorer_from_model(trained.model, inputs, known) if trained is not None else None
+    dm = train_distmult(graph, everything, seed=config.seed)
+    pgraph = PathGraph.build(graph)
+    paths, paths_info = fit_path_scorer(pgraph, known, cand_drugs, cand_dis, n_dis, seed=config.seed)
+    weights = np.asarray(recipe.weights, dtype=np.float64)
+    ens = EnsembleScorer(gnn, dm, DegreePrior.fit(graph, known), weights, recipe.beta, cand_drugs, paths)
+
+    def rescore(visible: np.ndarray) -> EnsembleScorer:
+        g = scorer_from_model(trained.model, inputs, visible) if trained is not None else None
+        return EnsembleScorer(g, dm, DegreePrior.fit(graph, visible), weights, recipe.beta, cand_drugs,
+                              paths.with_visible(visible))
+
+    calibration = crossfit_calibration(ens, known, rescore, known, cand_drugs, cand_dis, n_dis, config.seed)
+    contra = contraindications(graph)
+    st = store(artifacts)
+    man = RunManifest(
+        family="treats", model_run=st.new_run_name(config.seed, "ensemble"), artifact_format=st.artifact_format,
+        seed=config.seed, build_id=graph.build_id,
+        data_checksums={"treats_edges": _checksum(known), "not_indicated_for": _checksum(contra),
+                        "graph_nodes": _checksum(np.array([len(v) for v in graph.nodes.values()]))},
+        metrics={"known_treats": int(known.shape[1]), "calibration_a": calibration["a"],
+                 "calibration_b": calibration["b"], "seconds": round(time.perf_counter() - t0, 1),
+                 "seconds_gnn": round(trained.seconds, 1) if trained is not None else 0.0},
+        config={"family_config": family_config or {}, "train": cfg.to_dict(), "recipe": recipe.to_dict(),
+                "calibration": calibration, "paths": paths_info, "scorer": "ensemble",
+                "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis),
+                               "rule": "drugs with a DrugBank id (DB#####) x (Hetionet diseases + diseases with "
+                                       "TREATS)", "not_indicated_for_pairs": int(contra.shape[1])},
+                "deployment": "every component fitted on every known TREATS edge with the evaluated recipe",
+                "edge_counts": graph.num_edges(), "names": names or {}})
+
+    def write(out, folder: Path) -> None:
+        import torch  # noqa: F401  (ArtefactBatch.torch needs it)
+
+        if trained is not None and gnn is not None:
+            out.torch(folder / WEIGHTS, trained.model.state_dict())
+            gnn.save(folder / SCORER)
+        ens.save(folder / ENSEMBLE, folder / PATHS)
+        save_index(graph, folder / INDEX)
+        save_candidates(folder, cand_drugs, cand_dis, known, contra)
+        out.json(folder / METRICS, {"history": trained.history if trained else [], "paths": paths_info}, indent=2)
+        assert (folder / CANDIDATES).is_file()
+
+    st.save(man, write)
+    return man
+
+
+def _checksum(a: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]

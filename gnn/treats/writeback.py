@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from neo4j import Driver
 
+from gnn.pipeline.calibration import apply_platt
 from gnn.treats import queries as Q
 from gnn.treats.artifacts import TreatsRun
-from gnn.treats.calibrate import platt_prob
 from kg.db import read, write
 from kg.settings import get_settings
 
@@ -17,9 +17,11 @@ def confident_pairs(run: TreatsRun, threshold: float, limit: int) -> list[dict]:
     """Unknown candidate pairs with calibrated probability ≥ threshold, best first, at most `limit`."""
     a, b = run.config["calibration"]["a"], run.config["calibration"]["b"]
     logits = run.scorer.matrix(run.cand_dis, run.cand_drugs)
-    prob = platt_prob(logits, a, b)
+    prob = apply_platt(logits, a, b)
     n_dis = len(run.index["nodes"]["Disease"])
+    # known indications and contraindications (NOT_INDICATED_FOR) are sourced facts: never predictions
     known = set((run.known[0].astype(np.int64) * n_dis + run.known[1]).tolist())
+    known |= set((run.contra[0].astype(np.int64) * n_dis + run.contra[1]).tolist())
     rows, cols = np.nonzero(prob >= threshold)
     drugs, dis = run.index["nodes"]["Drug"], run.index["nodes"]["Disease"]
     out = []

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from gnn.data import reverse_type
-from gnn.treats.artifacts import WEIGHTS, load_run
+from gnn.treats.artifacts import load_run
 from gnn.treats.metrics import rank_metrics
 from gnn.treats.predict import write_predictions
 from gnn.treats.recommend import Recommender, recommend
 from gnn.treats.split import TREATS, candidate_diseases, candidate_drugs, pair_keys, split_treats
-from gnn.treats.train import GraphInputs, TrainConfig
+from gnn.treats.train import GraphInputs
 from tests.gnn.treats_helpers import synthetic_graph, write_fake_run
 
 
@@ -57,25 +57,25 @@ def test_rank_metrics_count_ties_and_filter_known() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from gnn.treats.run import train_run
+    """The deployed fit (every known edge, default recipe) of the tiny synthetic graph, through the family."""
+    from gnn.pipeline.registry import get_family
 
-    root = tmp_path_factory.mktemp("artifacts")
-    g = synthetic_graph()
-    cfg = TrainConfig(epochs=3, eval_every=1, seed=0, threads=1, feature_dim=4)
-    summary = train_run(g, [], cfg, out_root=root / "treats", distmult=True, progress=False)
-    assert set(summary["test"]) == {"ensemble", "paths", "gnn", "degree_prior", "distmult"}
-    assert summary["scorer"] in ("ensemble", "gnn") and sum(summary["ensemble"]["weights"].values()) == 1.0
-    return Path(summary["folder"])
+    work = tmp_path_factory.mktemp("treats")
+    fam = get_family("treats")
+    man = fam.train(fam.tiny_config(work / "artifacts", work), progress=False)
+    return Path(man.folder)
 
 
-def test_run_records_config_and_loads_weights_only(tiny_run: Path) -> None:
-    config = json.loads((tiny_run / "config.json").read_text())
-    assert config["build_id"] == "synthetic" and config["train"]["seed"] == 0 and "git_sha" in config
-    assert config["calibration"]["a"] > 0  # higher logit, higher probability
-    state = torch.load(tiny_run / WEIGHTS, map_location="cpu", weights_only=True)
-    assert "rel" in state and state["rel"].shape == (64,)
-    metrics = json.loads((tiny_run / "metrics.json").read_text())
-    assert 0.0 <= metrics["test"]["gnn"]["auroc"] <= 1.0 and metrics["test"]["degree_prior"]["n_ranked"] > 0
+def test_run_records_provenance_recipe_and_calibration(tiny_run: Path) -> None:
+    man = json.loads((tiny_run / "run.json").read_text())
+    assert man["family"] == "treats" and man["build_id"] == "synthetic" and man["seed"] == 0 and "git_sha" in man
+    assert man["artifact_format"] == 3 and set(man["data_checksums"]) >= {"treats_edges", "not_indicated_for"}
+    cal = man["config"]["calibration"]
+    assert cal["a"] > 0 and cal["folds"] == 10 and "validation edges unused" in cal["fitted_on"]
+    assert man["config"]["recipe"]["weights"]["paths"] >= 0.5
+    assert man["metrics"]["known_treats"] == synthetic_graph().edges[TREATS].shape[1]  # every known edge
+    run = load_run(tiny_run)
+    assert run.contra.shape[1] > 0  # NOT_INDICATED_FOR pairs kept with the run
 
 
 def test_predict_tsv_has_every_unknown_candidate_pair(tiny_run: Path, tmp_path: Path) -> None:
@@ -88,7 +88,8 @@ def test_predict_tsv_has_every_unknown_candidate_pair(tiny_run: Path, tmp_path: 
     body = rows[1:]
     n_cand = len(candidate_drugs(g)) * len(candidate_diseases(g))
     n_known = g.edges[TREATS].shape[1]  # every synthetic TREATS drug is a DB drug
-    assert len(body) == out["rows"] == n_cand - n_known
+    n_contra = g.edges[("Drug", "NOT_INDICATED_FOR", "Disease")].shape[1]
+    assert len(body) == out["rows"] == n_cand - n_known - n_contra
     known = {(g.nodes["Drug"][d], g.nodes["Disease"][x]) for d, x in g.edges[TREATS].T.tolist()}
     assert not known & {(r[0], r[1]) for r in body}
     assert all(r[0].startswith("DB") for r in body) and all(0.0 <= float(r[2]) <= 1.0 for r in body)
@@ -164,8 +165,8 @@ def test_run_with_ensemble_scorer_drives_predict_and_recommend(tmp_path: Path) -
     gnn, dm, prior = _components(np.array([[3.0, 2.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 1.0, 5.0]]),
                                  np.zeros(4))
     EnsembleScorer(gnn, dm, prior, np.array([0.2, 0.8, 0.0, 0.0]), 0.0, np.arange(4)).save(folder / ENSEMBLE)
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "scorer": "ensemble"}))
+    man = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**man, "config": {**man["config"], "scorer": "ensemble"}}))
     run = load_run(artifacts=tmp_path)
     assert isinstance(run.scorer, EnsembleScorer)
     rec = Recommender(run)
@@ -229,17 +230,13 @@ def test_recommend_for_patient_excludes_or_flags_major_interaction(patient_on_ma
     assert flag["excluded"] == []
 
 
-def test_shared_verbs_take_more_models_without_clashing() -> None:
-    import argparse
+def test_pipeline_cli_parses_treats_verbs_and_keeps_recommend() -> None:
+    from api.cli import build_parser
 
-    from gnn.treats.cli import register, verb_subparsers
-
-    parser = argparse.ArgumentParser(prog="medkg")
-    sub = parser.add_subparsers(dest="command")
-    register(sub)
-    other = verb_subparsers(sub, "train").add_parser("images")  # what another package would do
-    other.set_defaults(func="images")
-    assert parser.parse_args(["train", "images"]).func == "images"
-    args = parser.parse_args(["train", "treats", "--epochs", "2", "--seed", "7"])
-    assert (args.epochs, args.seed, args.func.__name__) == (2, 7, "cmd_train")
+    parser = build_parser()
+    args = parser.parse_args(["train", "treats", "--epochs", "2", "--seed", "7", "--no-writeback"])
+    assert (args.epochs, args.seed, args.writeback, args._family) == (2, 7, False, "treats")
     assert parser.parse_args(["predict", "treats", "--output", "x.tsv"]).output == "x.tsv"
+    ev = parser.parse_args(["evaluate", "treats", "--seeds", "101", "102", "--variants", "noind,none"])
+    assert ev.seeds == [101, 102] and ev.variants == "noind,none"
+    assert parser.parse_args(["recommend", "--disease", "DOID:9352"]).func.__name__ == "cmd_recommend"

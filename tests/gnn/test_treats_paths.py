@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gnn.treats.artifacts import CONFIG, ENSEMBLE, PATHS, load_run
+from gnn.pipeline.store import MANIFEST
+from gnn.treats.artifacts import ENSEMBLE, PATHS, load_run
 from gnn.treats.baselines import DegreePrior
 from gnn.treats.metrics import rank_metrics
 from gnn.treats.pathmodel import PathScorer, crossfit_rows, fit_path_scorer
@@ -109,13 +110,13 @@ def test_outdated_runs_are_refused_with_the_reason(tmp_path: Path) -> None:
     from tests.gnn.test_treats import _components
 
     folder = write_fake_run(tmp_path, ["DB00001", "DB00002"], ["DOID:1"], np.array([[1.0, 0.0]]))
-    config = json.loads((folder / CONFIG).read_text())
+    manifest = json.loads((folder / MANIFEST).read_text())
     assert load_run(artifacts=tmp_path).model_run == "fake-run"
-    (folder / CONFIG).write_text(json.dumps({k: v for k, v in config.items() if k != "artifact_format"}))
-    with pytest.raises(ConfigError, match=r"outdated: config\.json field 'artifact_format' is 1"):
+    (folder / MANIFEST).write_text(json.dumps({**manifest, "artifact_format": 2}))
+    with pytest.raises(ConfigError, match=r"outdated: run\.json field 'artifact_format' is 2, this code reads 3"):
         load_run(artifacts=tmp_path)
-    # a format-2 config whose ensemble.npz was written by the 3-component code
-    (folder / CONFIG).write_text(json.dumps({**config, "scorer": "ensemble"}))
+    # an ensemble.npz written by the 3-component code
+    (folder / MANIFEST).write_text(json.dumps({**manifest, "config": {**manifest["config"], "scorer": "ensemble"}}))
     gnn, dm, prior = _components(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), np.zeros(2))
     np.savez(folder / ENSEMBLE, dm_drug=dm.drug, dm_disease=dm.disease, dm_rel=dm.rel, deg_drug=prior.deg_drug,
              deg_dis=prior.deg_dis, weights=np.array([0.5, 0.5, 0.0]), beta=np.array([0.0]),
@@ -129,6 +130,11 @@ def test_outdated_runs_are_refused_with_the_reason(tmp_path: Path) -> None:
     np.savez(folder / ENSEMBLE, **{**z, "weights": np.array([0.5, 0.0, 0.0, 0.5])})
     with pytest.raises(ConfigError, match=f"{PATHS} is missing"):
         load_run(artifacts=tmp_path)
+    # weight on the GNN but the run has no GNN scorer
+    np.savez(folder / ENSEMBLE, **{**z, "weights": np.array([0.5, 0.5, 0.0, 0.0])})
+    (folder / "scorer.npz").unlink()
+    with pytest.raises(ConfigError, match=r"weight on 'gnn' but the run has no scorer\.npz"):
+        load_run(artifacts=tmp_path)
 
 
 def test_api_service_answers_unavailable_naming_an_outdated_run(tmp_path: Path) -> None:
@@ -136,8 +142,8 @@ def test_api_service_answers_unavailable_naming_an_outdated_run(tmp_path: Path) 
     from kg.settings import get_settings
 
     folder = write_fake_run(tmp_path, ["DB00001"], ["DOID:1"], np.array([[1.0]]))
-    config = json.loads((folder / CONFIG).read_text())
-    (folder / CONFIG).write_text(json.dumps({**config, "artifact_format": 1}))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps({**manifest, "artifact_format": 1}))
     service = RecommendService(get_settings(), None, artifacts=tmp_path)
     assert service.load() is False
     with pytest.raises(RecommenderUnavailable, match=r"outdated.*retrain with `medkg train treats`"):
