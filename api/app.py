@@ -9,7 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import cds, cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
+from api.routes import (
+    cds,
+    cypher,
+    diagnosis,
+    entities,
+    fhir,
+    health,
+    interactions,
+    patients,
+    recommend,
+    search,
+    semantic,
+)
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
@@ -31,6 +43,7 @@ OPENAPI_TAGS = [
                                          "each candidate with its supporting/absent findings and graph edges."},
     {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
                                         "export, delete; every call is audited."},
+    {"name": "fhir", "description": "FHIR R4 in: import Bundles of patients, de-identified as Synthea's are."},
     {"name": "cds-hooks", "description": "CDS Hooks 2.0 services (order-select, order-sign): cards for drafted "
                                          "medication orders (interactions, allergies, non-indications)."},
 ]
@@ -109,5 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(cds.router)
+    app.include_router(fhir.router, dependencies=[Depends(CLINICAL)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     return app

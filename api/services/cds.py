@@ -3,7 +3,7 @@ other and the patient's active medications, allergies and conditions; one card p
 nothing to say.
 
 The request is read as plain JSON (malformed JSON, a wrong hook or a Bundle without MedicationRequests is a 400
-naming the reason); the elements read are validated with the FHIR R4(B) models (see `api.services.fhir`).
+naming the reason); the elements read are validated with the FHIR R4(B) models (see `kg.fhir`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.services.cds_facts import FactsCache
-from api.services.fhir import (
+from api.services.graph_index import DDI86, DDINTER, GraphIndex, cached_index
+from api.services.interactions import InteractionService
+from kg.errors import NotFound
+from kg.fhir import (
     DRUGBANK_SYSTEMS,
     RXNORM_SYSTEMS,
     SNOMED_SYSTEMS,
@@ -27,9 +30,6 @@ from api.services.fhir import (
     status_code,
     validate_elements,
 )
-from api.services.graph_index import DDI86, DDINTER, GraphIndex, cached_index
-from api.services.interactions import InteractionService
-from kg.errors import NotFound
 from kg.schema import get_schema
 
 SUMMARY_MAX = 139  # CDS Hooks: "<140 characters"

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from api.services.db import run_read
-from api.services.fhir import DDXPLUS, DOID, DRUGBANK, FHIR_VERSION, RXNORM, SNOMED, validate
+from kg.fhir import DDXPLUS, DOID, DRUGBANK, FHIR_VERSION, RXNORM, SNOMED, validate
 from neo4j import Driver
 
 AGE_BAND_URL = "https://medkg.local/fhir/StructureDefinition/age-band"

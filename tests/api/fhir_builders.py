@@ -120,3 +120,55 @@ def synthea_current_medications(data_dir: Path) -> dict[str, list[tuple[str, str
             if (row["CODE"], row["DESCRIPTION"]) not in meds:
                 meds.append((row["CODE"], row["DESCRIPTION"]))
     return out
+
+
+def synthea_bundle(data_dir: Path, patient_ids: list[str], id_prefix: str = "",
+                   kind: str = "transaction") -> dict[str, Any]:
+    """A Synthea-style FHIR R4 Bundle (urn:uuid fullUrls and references) built from the CSV rows of `patient_ids`,
+    with the identifiers a real export carries (name, address, birth date) so a test can check they are dropped."""
+    people = {r["Id"]: r for r in synthea_rows(data_dir, "patients.csv") if r["Id"] in patient_ids}
+    entries: list[dict[str, Any]] = []
+
+    def add(resource: dict[str, Any]) -> None:
+        request = {"method": "POST", "url": resource["resourceType"]} if kind == "transaction" else None
+        entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource,
+                        **({"request": request} if request else {})})
+
+    for pid, row in people.items():
+        patient: dict[str, Any] = {
+            "resourceType": "Patient", "id": id_prefix + pid, "gender": {"M": "male", "F": "female"}[row["GENDER"]],
+            "birthDate": row["BIRTHDATE"], "name": [{"family": row["LAST"], "given": [row["FIRST"]]}],
+            "address": [{"line": [row["ADDRESS"]], "city": row["CITY"]}],
+            "identifier": [{"system": "https://github.com/synthetichealth/synthea", "value": pid}],
+            "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+                           "extension": [{"url": "text", "valueString": row["RACE"].capitalize()}]}]}
+        if row["DEATHDATE"]:
+            patient["deceasedDateTime"] = row["DEATHDATE"]
+        add(patient)
+        add({"resourceType": "Encounter", "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "enc" + pid)), "status": "finished",
+             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+             "subject": {"reference": f"urn:uuid:{id_prefix + pid}"}})
+    ref = {pid: {"reference": f"urn:uuid:{id_prefix + pid}"} for pid in people}
+    for i, row in enumerate(synthea_rows(data_dir, "conditions.csv")):
+        if row["PATIENT"] in people:
+            add({"resourceType": "Condition", "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c{i}")),
+                 "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                "code": "resolved" if row["STOP"] else "active"}]},
+                 "code": {"coding": [{"system": SNOMED, "code": row["CODE"], "display": row["DESCRIPTION"]}],
+                          "text": row["DESCRIPTION"]},
+                 "subject": ref[row["PATIENT"]], "onsetDateTime": row["START"]})
+    for i, row in enumerate(synthea_rows(data_dir, "medications.csv")):
+        if row["PATIENT"] in people:
+            add({"resourceType": "MedicationRequest", "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"m{i}")),
+                 "status": "completed" if row["STOP"] else "active", "intent": "order",
+                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": row["CODE"],
+                                                           "display": row["DESCRIPTION"]}],
+                                               "text": row["DESCRIPTION"]},
+                 "subject": ref[row["PATIENT"]], "authoredOn": row["START"]})
+    for i, row in enumerate(synthea_rows(data_dir, "allergies.csv")):
+        if row["PATIENT"] in people:
+            system = RXNORM if row["SYSTEM"] == "RxNorm" else SNOMED
+            add({"resourceType": "AllergyIntolerance", "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"a{i}")),
+                 "patient": ref[row["PATIENT"]], "recordedDate": row["START"],
+                 "code": {"coding": [{"system": system, "code": row["CODE"], "display": row["DESCRIPTION"]}]}})
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}

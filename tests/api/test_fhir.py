@@ -3,7 +3,9 @@ real graph; every exported Bundle is validated with fhir.resources (R4B models).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,8 +13,15 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from gnn.diagnosis.knowledge import default_knowledge
 from gnn.diagnosis.patients import read_patients, sample_path
-from kg.db import read
+from kg.adapters.synthea import pseudonym_key, pseudonymise
+from kg.db import read, write
 from kg.settings import Settings
+from tests.api.fhir_builders import (
+    medication_request,
+    synthea_bundle,
+    synthea_current_medications,
+    synthea_rows,
+)
 
 pytestmark = pytest.mark.neo4j
 
@@ -85,3 +94,111 @@ def test_api_patient_exports_findings_and_differential(client: TestClient) -> No
 
 def test_export_of_unknown_patient_is_404(client: TestClient) -> None:
     assert client.get("/patients/P-0000000000000000/fhir").status_code == 404
+
+
+PREFIX = "fhir-test-"
+
+
+@pytest.fixture(scope="module")
+def synthea_ids(settings: Settings) -> list[str]:
+    meds = synthea_current_medications(settings.medkg_data_dir)
+    allergic = {r["PATIENT"] for r in synthea_rows(settings.medkg_data_dir, "allergies.csv")}
+    return sorted(p for p in meds if len(meds[p]) >= 3 and p in allergic)[:2]
+
+
+@pytest.fixture
+def imported_cleanup(driver) -> Iterator[list[str]]:
+    ids: list[str] = []
+    yield ids
+    write(driver, "MATCH (p:Patient) WHERE p.id IN $ids DETACH DELETE p", ids=ids)
+
+
+def _counts(driver, ids: list[str]) -> dict:
+    return read(driver, "MATCH (p:Patient) WHERE p.id IN $ids OPTIONAL MATCH (p)-[r]->() "
+                        "RETURN count(DISTINCT p) AS patients, count(r) AS rels, "
+                        "collect([type(r), r.first_year, r.episodes, coalesce(r.current, r.active)]) AS props",
+                ids=ids)[0]
+
+
+def test_fhir_bundle_import_deidentified_idempotent(client: TestClient, driver, settings: Settings,
+                                                    synthea_ids: list[str], imported_cleanup: list[str]) -> None:
+    bundle = synthea_bundle(settings.medkg_data_dir, synthea_ids, PREFIX)
+    bad = next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "Condition")
+    bundle["entry"][bad]["resource"]["code"] = "not a CodeableConcept"
+    resp = client.post("/fhir/Bundle", json=bundle)
+    assert resp.status_code == 200, resp.text
+    report = resp.json()
+    key = pseudonym_key()
+    expected_ids = sorted(pseudonymise(PREFIX + p, key) for p in synthea_ids)
+    imported_cleanup.extend(expected_ids)
+    assert report["patients"] == expected_ids and report["bundles"] == 1
+    assert report["ignored"] == {"Encounter": len(synthea_ids)}
+    assert len(report["rejected"]) == 1
+    assert report["rejected"][0]["path"] == f"entry[{bad}].resource.code"
+    n_conditions = sum(e["resource"]["resourceType"] == "Condition" for e in bundle["entry"])
+    assert report["imported"]["Condition"] == n_conditions - 1 and report["imported"]["Patient"] == 2
+    assert report["resolution"]["medications"]["resolved"]  # Synthea's RxNorm products map to DrugBank
+
+    rows = read(driver, "MATCH (p:Patient) WHERE p.id IN $ids RETURN properties(p) AS props", ids=expected_ids)
+    people = {r["FIRST"]: r for r in synthea_rows(settings.medkg_data_dir, "patients.csv") if r["Id"] in synthea_ids}
+    for row in rows:
+        props = row["props"]
+        assert props["origin"] == "fhir" and props["age_band"] and props["sex"] in ("M", "F")
+        assert "build_id" not in props  # builds keep imported patients
+        flat = json.dumps(props)
+        for person in people.values():  # no name, address or birth date anywhere
+            assert person["FIRST"] not in flat and person["ADDRESS"] not in flat and person["BIRTHDATE"] not in flat
+    # the same medications as the CSV path: one TAKES per distinct RxNorm code
+    takes = read(driver, "MATCH (p:Patient {id: $id})-[:TAKES]->(m:Medication) RETURN collect(m.id) AS codes",
+                 id=pseudonymise(PREFIX + synthea_ids[0], key))[0]["codes"]
+    csv_codes = {r["CODE"] for r in synthea_rows(settings.medkg_data_dir, "medications.csv")
+                 if r["PATIENT"] == synthea_ids[0]}
+    assert sorted(takes) == sorted(csv_codes)
+
+    before = _counts(driver, expected_ids)
+    again = client.post("/fhir/Bundle", json=bundle).json()
+    assert again["patients"] == expected_ids and again["imported"] == report["imported"]
+    after = _counts(driver, expected_ids)
+    assert after["rels"] == before["rels"] and sorted(map(str, after["props"])) == sorted(map(str, before["props"]))
+
+    # round trip: the imported patient exports as valid FHIR with its medications
+    exported = client.get(f"/patients/{expected_ids[0]}/fhir").json()
+    _validated(exported)
+    assert len(_resources(exported, "MedicationStatement")) == len(csv_codes)
+    assert any(e["action"] == "patient.import" for e in client.app.state.audit.entries(expected_ids[0]))
+
+
+def test_fhir_bundle_errors(client: TestClient) -> None:
+    resp = client.post("/fhir/Bundle", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and resp.json()["detail"].startswith("malformed JSON at line 1")
+    resp = client.post("/fhir/Bundle", json={"resourceType": "Patient", "id": "x"})
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0] == {"loc": ["body", "Bundle.resourceType"],
+                                        "msg": "expected 'Bundle', got 'Patient'"}
+    resp = client.post("/fhir/Bundle", json={"resourceType": "Bundle", "type": "document", "entry": []})
+    assert resp.status_code == 422 and "expected one of batch, collection, searchset, transaction" in resp.text
+    orphan = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": medication_request(
+        "m1", "nobody", "314076", "lisinopril 10 MG Oral Tablet", "active")}]}
+    report = client.post("/fhir/Bundle", json=orphan).json()
+    assert report["patients"] == [] and report["rejected"] == [{
+        "source": "request", "path": "entry[0].resource.subject",
+        "reason": "refers to 'Patient/nobody', which is no Patient of this Bundle"}]
+
+
+def test_cli_imports_a_folder_of_bundles(settings: Settings, driver, synthea_ids: list[str], tmp_path: Path,
+                                         imported_cleanup: list[str], capsys) -> None:
+    from api.cli import main
+
+    folder = tmp_path / "fhir"
+    folder.mkdir()
+    for pid in synthea_ids:
+        (folder / f"{pid}.json").write_text(json.dumps(synthea_bundle(settings.medkg_data_dir, [pid], PREFIX,
+                                                                       kind="collection")))
+    (folder / "broken.json").write_text("{")
+    key = pseudonym_key()
+    imported_cleanup.extend(pseudonymise(PREFIX + p, key) for p in synthea_ids)
+    assert main(["patients", "import", "--fhir", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["bundles"] == 2 and len(report["patients"]) == 2
+    assert report["rejected"][0]["path"] == "(file)" and report["rejected"][0]["source"].endswith("broken.json")
+    assert _counts(driver, report["patients"])["patients"] == 2
