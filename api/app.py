@@ -13,9 +13,11 @@ from fastapi.responses import JSONResponse
 from api.docs import mount_docs
 from api.request_id import RequestId, request_id
 from api.routes import (
+    cds,
     cypher,
     diagnosis,
     entities,
+    fhir,
     health,
     images,
     interactions,
@@ -52,6 +54,9 @@ OPENAPI_TAGS = [
                                       "types with their ends and Biolink predicate."},
     {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
                                         "export, delete; every call is audited."},
+    {"name": "fhir", "description": "FHIR R4 in: import Bundles of patients, de-identified as Synthea's are."},
+    {"name": "cds-hooks", "description": "CDS Hooks 2.0 services (order-select, order-sign): cards for drafted "
+                                         "medication orders (interactions, allergies, non-indications)."},
 ]
 
 
@@ -151,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(images.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
+    app.include_router(cds.router)
+    app.include_router(fhir.router, dependencies=[Depends(CLINICAL)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     app.include_router(sideeffects.router)  # lifespan loads the side-effect model; 503 without one
     return app

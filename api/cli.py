@@ -11,6 +11,7 @@ from kg.errors import MedKGError
 # Modules that each define `register(subparsers)`; imported lazily-light (no torch at import time).
 COMMAND_MODULES = [
     "kg.cli",
+    "kg.patients_cli",
     "gnn.treats.cli",
     "gnn.diagnosis.cli",
     "gnn.text.cli",

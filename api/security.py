@@ -176,8 +176,11 @@ class RoleRequirement:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset({Role.admin, *roles})
 
+    async def presented(self, request: Request) -> str | None:
+        return await _header(request)
+
     async def __call__(self, request: Request) -> ApiKey:
-        presented = await _header(request)
+        presented = await self.presented(request)
         if not presented:
             raise HTTPException(status_code=401, detail=f"missing API key: send it in the {API_KEY_HEADER} header",
                                 headers={"WWW-Authenticate": API_KEY_HEADER})
@@ -197,6 +200,18 @@ class RoleRequirement:
         return key
 
 
+class BearerOrKeyRequirement(RoleRequirement):
+    """As RoleRequirement, also taking the key from `Authorization: Bearer <MedKG API key>` (CDS Hooks clients
+    send their credential as a bearer token; see docs/cds-hooks.md). X-API-Key wins when both are sent."""
+
+    async def presented(self, request: Request) -> str | None:
+        key = await _header(request)
+        if key:
+            return key
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def require(*roles: Role) -> RoleRequirement:
     return RoleRequirement(*roles)
 
@@ -204,6 +219,8 @@ def require(*roles: Role) -> RoleRequirement:
 ANY_ROLE = require(Role.clinician, Role.researcher)
 CLINICAL = require(Role.clinician)
 ADMIN = require()
+CDS_CLINICAL = BearerOrKeyRequirement(Role.clinician)
+CDS_ANY_ROLE = BearerOrKeyRequirement(Role.clinician, Role.researcher)
 
 
 IMAGE_UPLOAD = re.compile(r"^/patients/[^/]+/images$")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.routes.diagnosis import UNAVAILABLE, DiagnosisResponse, service
 from api.services.diagnosis import DiagnosisUnavailable
+from api.services.fhir_export import patient_bundle
 from api.services.patients import NoIdentifiers, PatientService
 from kg.errors import InvalidInput, ModelUnavailable, NotFound
 
@@ -122,6 +123,31 @@ def export_patient(request: Request, patient_id: PatientId) -> dict[str, Any]:
     data = _audited(request, "patient.export", patient_id, lambda: patients.export(patient_id, []))
     data["audit"] = request.app.state.audit.entries(patient_id)
     return data
+
+
+@router.get("/patients/{patient_id}/fhir", responses=NOT_FOUND,
+            summary="A patient's conditions, medications, allergies, findings and differential as a FHIR R4 Bundle")
+def export_patient_fhir(request: Request, patient_id: PatientId) -> dict[str, Any]:
+    """A `collection` Bundle validated with the FHIR R4(B) models: Patient (pseudonymous id, gender, age band
+    extension; no birth date), Condition (SNOMED CT + Disease Ontology), MedicationStatement (RxNorm + DrugBank
+    ingredients), AllergyIntolerance, one Observation per DDXPlus finding, and the differential diagnosis as a
+    RiskAssessment marked as a model prediction (when the patient has findings and a diagnosis model is loaded).
+    Dates are years only, as stored. Audited as `patient.export_fhir`."""
+    patients = _patients(request)
+    svc = getattr(request.app.state, "diagnosis", None)
+
+    def work() -> dict[str, Any]:
+        patient = patients.get(patient_id)
+        diagnosis = None
+        if patient["findings"] and svc is not None:
+            try:
+                age, sex, codes = patients.for_diagnosis(patient_id)
+                diagnosis = svc.diagnose_patient(patient_id, age, sex, codes, 10)
+            except (InvalidInput, DiagnosisUnavailable):
+                diagnosis = None  # exported without a differential
+        return patient_bundle(patient, request.app.state.driver, patients.database, diagnosis)
+
+    return _audited(request, "patient.export_fhir", patient_id, work)
 
 
 @router.delete("/patients/{patient_id}", response_model=Deleted, responses=NOT_FOUND,
