@@ -112,13 +112,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         entry: dict[str, Any] = {"name": fam.name, "summary": fam.summary, "artifact_format": fam.artifact_format}
         try:
             man = fam.store().manifest()
-            entry.update(latest=man.model_run, created=man.created,
-                         metrics={k: v for k, v in man.metrics.items() if isinstance(v, int | float)})
+            numeric = {k: v for k, v in man.metrics.items() if isinstance(v, int | float)}
+            keys = [k for k in fam.headline_metrics if k in numeric] or list(numeric)[:3]
+            entry.update(latest=man.model_run, created=man.created, metrics={k: numeric[k] for k in keys})
         except ConfigError as exc:
             entry.update(latest=None, problem=str(exc))
         rows.append(entry)
     emit(rows, args.json, lambda rs: table(
-        [(r["name"], r["latest"] or "-", _metric_str(r.get("metrics", {}), ()) if r["latest"] else
+        [(r["name"], r["latest"] or "-", _metric_str(r["metrics"], tuple(r["metrics"])) if r["latest"] else
           r.get("problem", "")[:70], r["summary"]) for r in rs],
         ("model", "latest run", "metrics", "what")))
     return 0
