@@ -2,8 +2,7 @@
 and a check of every returned value after.
 
 Patient data = the labels and relationship types marked `patient_data: true` in ontologies/schema.yaml
-(Patient, HAS_CONDITION, TAKES, ALLERGIC_TO, REPORTS), plus Image/HAS_IMAGE (written by the image model) while
-the schema does not list them yet.
+(Patient, HAS_CONDITION, TAKES, ALLERGIC_TO, REPORTS, Image, HAS_IMAGE, SHOWS).
 Patient nodes are connected only by those types, so a plan is refused when any operator
 - scans every node or seeks nodes/relationships by internal id (AllNodesScan, NodeByIdSeek, ...),
 - names a patient-data label or type (label scans, filters, expansions, degree counts, count store),
@@ -26,10 +25,6 @@ from neo4j.graph import Node, Path, Relationship
 
 from kg.schema import get_schema
 
-# Patient images written by gnn/images/graph.py, not yet in ontologies/schema.yaml: patient data until the schema
-# lists them, after which the schema's `patient_data` flag decides (tests/api/test_cypher_privacy.py checks it).
-PENDING_LABELS = frozenset({"Image"})
-PENDING_TYPES = frozenset({"HAS_IMAGE"})
 REFUSED_OPERATORS = {
     "AllNodesScan": "scans every node (Patient nodes included)",
     "PartitionedAllNodesScan": "scans every node (Patient nodes included)",
@@ -56,9 +51,8 @@ _COUNT_LABELLED = re.compile(r"\(\s*:\s*\w")
 def hidden_names() -> tuple[frozenset[str], frozenset[str]]:
     """(patient-data labels, patient-data relationship types)."""
     schema = get_schema()
-    labels = frozenset(n for n, s in schema.labels.items() if s.patient_data) | (PENDING_LABELS - set(schema.labels))
-    types = (frozenset(n for n, s in schema.relationships.items() if s.patient_data)
-             | (PENDING_TYPES - set(schema.relationships)))
+    labels = frozenset(n for n, s in schema.labels.items() if s.patient_data)
+    types = (frozenset(n for n, s in schema.relationships.items() if s.patient_data))
     return labels, types
 
 
