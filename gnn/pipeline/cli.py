@@ -109,7 +109,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     rows = []
     for fam in families():
-        entry: dict[str, Any] = {"name": fam.name, "summary": fam.summary, "artifact_format": fam.artifact_format}
+        entry: dict[str, Any] = {"name": fam.name, "summary": fam.summary, "artifact_format": fam.artifact_format,
+                                 "headline": list(fam.headline_metrics)}
         try:
             man = fam.store().manifest()
             entry.update(latest=man.model_run, created=man.created,
@@ -118,7 +119,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             entry.update(latest=None, problem=str(exc))
         rows.append(entry)
     emit(rows, args.json, lambda rs: table(
-        [(r["name"], r["latest"] or "-", _metric_str(r.get("metrics", {}), ()) if r["latest"] else
+        [(r["name"], r["latest"] or "-", _metric_str(r.get("metrics", {}), tuple(r["headline"])) if r["latest"] else
           r.get("problem", "")[:70], r["summary"]) for r in rs],
         ("model", "latest run", "metrics", "what")))
     return 0
