@@ -88,9 +88,10 @@ class SemanticService:
             if self._classifier is None:
                 from gnn.pipeline.registry import get_family
 
-                folder = self.settings.medkg_artifacts / "text"
+                family, folder = get_family("text"), self.settings.medkg_artifacts / "text"
                 try:
-                    self._classifier = get_family("text").load(None, self.settings.medkg_artifacts)
+                    folder = family.store(self.settings.medkg_artifacts).resolve()  # the run folder, for messages
+                    self._classifier = family.load(folder)
                 except MedKGError as exc:
                     raise SemanticUnavailable(f"complaint classifier unavailable: {exc}") from exc
                 except UNREADABLE_ARTEFACT as exc:  # corrupt/partial files

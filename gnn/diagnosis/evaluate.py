@@ -183,7 +183,7 @@ def all_scores(fitted: FoldModels, patients: list[Patient], graph: GraphBaseline
 
 
 def choose_recipe(rows: list[PatientRow], kb: Knowledge, cfg: ModelConfig, graph: GraphBaseline, vocab: Vocab,
-                  folds: int = 2, seed: int = 0) -> Recipe:
+                  folds: int = 2, seed: int = 0, progress: bool = False) -> Recipe:
     """Inner cross-fitting on `rows` only: out-of-fold scores -> ensemble weights, then thresholds."""
     y = np.array([kb.index[r.pathology] for r in rows])
     rng = np.random.default_rng(20_000 + seed)
@@ -191,7 +191,8 @@ def choose_recipe(rows: list[PatientRow], kb: Knowledge, cfg: ModelConfig, graph
     halves = [halve(p, rng) for p in patients]
     logits = np.zeros((2 * len(rows), len(kb.pathologies)))
     logreg = np.zeros((len(rows), len(kb.pathologies)))
-    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, _strata(y, folds)):
+    inner = StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, _strata(y, folds))
+    for tr, te in tqdm(list(inner), desc="recipe (inner folds)", disable=not progress, leave=False):
         fitted = FoldModels.fit([rows[i] for i in tr], kb, cfg, vocab)
         logits[te] = fitted.logits([patients[i] for i in te])
         logits[len(rows) + te] = fitted.logits([halves[i] for i in te])

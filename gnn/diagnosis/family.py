@@ -96,7 +96,7 @@ class DiagnosisFamily(ModelFamily):
         mcfg = config.model_config()
         t0 = time.perf_counter()
         recipe = choose_recipe(rows, kb, mcfg, GraphBaseline(kb.links, kb.evidences), Vocab.from_knowledge(kb),
-                               config.inner_folds, seed=config.seed)
+                               config.inner_folds, seed=config.seed, progress=progress)
         dx = Diagnoser.train(rows, kb, mcfg, progress=progress)
         dx.graph_weight, dx.graph_clip = recipe.graph_weight, recipe.graph_clip
         dx.threshold = recipe.thresholds["attention+graph"]

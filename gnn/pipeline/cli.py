@@ -109,7 +109,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     rows = []
     for fam in families():
-        entry: dict[str, Any] = {"name": fam.name, "summary": fam.summary, "artifact_format": fam.artifact_format}
+        entry: dict[str, Any] = {"name": fam.name, "summary": fam.summary, "artifact_format": fam.artifact_format,
+                                 "headline": list(fam.headline_metrics)}
         try:
             man = fam.store().manifest()
             numeric = {k: v for k, v in man.metrics.items() if isinstance(v, int | float)}

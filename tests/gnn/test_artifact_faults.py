@@ -241,10 +241,10 @@ def test_api_starts_with_corrupt_models_and_graph_keeps_serving(built_graph: obj
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from gnn.text.family import TextConfig, TextFamily
 
     artefacts = tmp_path / "artifacts"
-    clf_dir = artefacts / "text" / "symptom2disease"
-    _classifier(1.0).save(clf_dir)
+    clf_dir = Path(TextFamily().save_run(_classifier(1.0), TextConfig(artifacts=artefacts), {"n": 1}).folder)
     _truncate(clf_dir / "model.npz")
     run = artefacts / "treats" / "treats-run-1"
     run.mkdir(parents=True)
@@ -272,4 +272,4 @@ def test_api_starts_with_corrupt_models_and_graph_keeps_serving(built_graph: obj
         assert client.get("/health").status_code == 200
         (clf_dir / "meta.json").unlink()
         partial = client.post("/text/classify", json={"text": "I have a fever and a cough"})
-        assert partial.status_code == 503 and "no trained complaint classifier" in partial.text
+        assert partial.status_code == 503 and "is incomplete (model.npz or meta.json missing)" in partial.text
