@@ -24,14 +24,11 @@ if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "c
 fi
 echo "== embedding graph nodes (incremental: only new or changed nodes; the treats model reads them)"
 $M text embed-graph
-# a missing run, or one saved in an older artifact format, is (re)trained (the artefact store answers)
-.venv/bin/python -c "from gnn.pipeline.registry import get_family; get_family('treats').load()" >/dev/null 2>&1 \
-  || { echo "== training drug recommendation (treats)"; $M train treats; }
-# the artefact store answers: a latest run in the current artifact format (else train one)
+# every model family: a missing run, or one saved in an older artifact format, is (re)trained (the store answers)
 has_run() { .venv/bin/python -c "import sys; from gnn.pipeline.registry import get_family as g; g(sys.argv[1]).store().manifest()" "$1" >/dev/null 2>&1; }
-has_run diagnosis || { echo "== training diagnosis"; $M train diagnosis; }
-has_run text || { echo "== training text classifier"; $M train text; }
-has_run images || { echo "== training image encoder"; $M train images; }
+for model in treats diagnosis text images ddi side-effects qa; do
+  has_run "$model" || { echo "== training $model"; $M train "$model"; }
+done
 if [ ! -s "$MEDKG_HOME/admin-api-key" ]; then
   $M keys create --name local-admin --role admin --json \
     | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' > "$MEDKG_HOME/admin-api-key"
