@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.routes import (
+    browser,
     cds,
     cypher,
     diagnosis,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(cds.router)
+    app.include_router(browser.router)  # open: Neo4j Browser fetches the guide and style itself
     app.include_router(fhir.router, dependencies=[Depends(CLINICAL)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     return app

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     medkg_rate_burst: int = 100
     medkg_max_body_bytes: int = 1_000_000
     medkg_build_check_seconds: float = 1.0  # how stale the API's view of the newest build may be
+    # where Neo4j Browser fetches the MedKG guide and style on connect (the API); empty: no on-connect commands
+    medkg_browser_guide_url: str = "http://127.0.0.1:8000"
 
     @property
     def server_home(self) -> Path:
