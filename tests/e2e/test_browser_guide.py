@@ -56,14 +56,20 @@ def guided_neo4j(scratch_server, tmp_path: Path) -> Iterator[tuple]:
 def test_guide_opens_and_style_applies_on_connect(guided_neo4j, browser_page, artefacts_dir: Path) -> None:
     neo4j, _ = guided_neo4j
     open_browser_session(browser_page, neo4j.http_port, neo4j.bolt_port, neo4j.password)
-    # the guide frame: its first slide, and the example queries as runnable (click-to-edit) code blocks
-    browser_page.wait_for_function(
-        "() => !!document.querySelector('[data-testid=frame] #medkg-guide, [data-testid=frame] .guide')"
-        " && document.body.innerText.includes('A medical knowledge graph')", timeout=LOAD_TIMEOUT_MS)
-    runnable = browser_page.evaluate("() => Array.from(document.querySelectorAll('pre.runnable'))"
-                                     ".map(p => p.textContent)")
+    # the guide frame opened by itself: its first slide, then (slide 4) the example queries as runnable blocks
+    browser_page.wait_for_function("() => document.body.innerText.includes('A medical knowledge graph')",
+                                   timeout=LOAD_TIMEOUT_MS)
+    guide = browser_page.get_by_test_id("frame").filter(has_text="/browser/guide.html").first
+    assert ":play http://127.0.0.1:" in guide.inner_text() and "1 / 4" in guide.inner_text()
+    for _ in range(3):
+        guide.locator("button.next-slide").first.click()
+    guide.locator("pre.runnable").first.wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+    runnable = guide.locator("pre.runnable").all_text_contents()
     assert any("toLower(d.name) = 'warfarin'" in q for q in runnable), runnable
     assert len(runnable) >= 10  # every example of browser/example-queries.cypher
+    guide.locator("pre.runnable").first.click()  # a click puts the query in the editor
+    browser_page.wait_for_function("() => (document.querySelector('[data-testid=activeEditor]') || {})"
+                                   ".innerText.includes('INTERACTS_WITH')", timeout=LOAD_TIMEOUT_MS)
     browser_page.screenshot(path=str(artefacts_dir / "browser-guide-on-connect.png"))
 
     # the style sheet was applied on connect: a Drug is drawn in medkg.grass's Drug colour with its name
