@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from api.docs import mount_docs
 from api.request_id import RequestId, request_id
 from api.routes import (
+    browser,
     cds,
     cypher,
     diagnosis,
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(images.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(cds.router)
+    app.include_router(browser.router)  # open: Neo4j Browser fetches the guide and style itself
     app.include_router(fhir.router, dependencies=[Depends(CLINICAL)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     app.include_router(sideeffects.router)  # lifespan loads the side-effect model; 503 without one

@@ -244,7 +244,8 @@ def server_for(settings: Settings) -> Neo4jServer:
         bolt = urlparse(settings.neo4j_uri).port or bolt
     return Neo4jServer(home=settings.server_home.resolve(), lib=settings.neo4j_lib, bolt_port=bolt,
                        http_port=settings.neo4j_http_port, password=settings.neo4j_password,
-                       heap=settings.neo4j_heap, pagecache=settings.neo4j_pagecache)
+                       heap=settings.neo4j_heap, pagecache=settings.neo4j_pagecache,
+                       guide_base=settings.medkg_browser_guide_url or None)
 
 
 def _driver(server: Neo4jServer, user: str = "neo4j"):

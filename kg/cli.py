@@ -21,6 +21,7 @@ def _server(args: argparse.Namespace):
         password=s.neo4j_password,
         heap=s.neo4j_heap,
         pagecache=s.neo4j_pagecache,
+        guide_base=s.medkg_browser_guide_url or None,
     )
 
 

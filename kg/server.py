@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ class Neo4jServer:
     password: str | None = None
     heap: str = "1g"
     pagecache: str = "512m"
+    guide_base: str | None = None  # the MedKG API serving /browser/guide.html and /browser/medkg.grass
 
     # -- paths and state -------------------------------------------------
     @property
@@ -177,7 +179,19 @@ db.tx_log.rotation.retention_policy=1 files
 dbms.usage_report.enabled=false
 db.transaction.timeout=0s
 """
+        conf += self.browser_conf()
         (self.conf_dir / "neo4j.conf").write_text(conf)
+
+    def browser_conf(self) -> str:
+        """On connect, Neo4j Browser applies the MedKG style and opens the MedKG guide, both from the API (its host
+        must be on the remote-content allowlist, which Neo4j 5.26 still names `..._whitelist`: an unknown setting
+        name stops the server; the Browser prefixes each `;`-separated command with `:`)."""
+        if not self.guide_base:
+            return ""
+        base = self.guide_base.rstrip("/")
+        host = urllib.parse.urlsplit(base).hostname or "127.0.0.1"
+        return (f"browser.post_connect_cmd=style {base}/browser/medkg.grass; play {base}/browser/guide.html\n"
+                f"browser.remote_content_hostname_whitelist={host},localhost\n")
 
     def _java(self) -> str:
         java = shutil.which("java")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     medkg_image_store_pixels: bool = False  # keep an uploaded image's 28×28 pixels on its Image node
     medkg_image_max_bytes: int = 10_000_000  # largest accepted upload to POST /patients/{id}/images
     medkg_image_max_pixels: int = 50_000_000  # largest accepted width × height (decompression bombs)
+    # where Neo4j Browser fetches the MedKG guide and style on connect (the API); empty: no on-connect commands
+    medkg_browser_guide_url: str = "http://127.0.0.1:8000"
 
     @property
     def server_home(self) -> Path:

@@ -17,6 +17,8 @@ M=.venv/bin/medkg
 export MEDKG_HOME=${MEDKG_HOME:-$PWD/.medkg}
 ART=${MEDKG_ARTIFACTS:-$PWD/artifacts}
 
+# Neo4j Browser opens the MedKG guide and style from this API on connect
+export MEDKG_BROWSER_GUIDE_URL=${MEDKG_BROWSER_GUIDE_URL-http://127.0.0.1:${MEDKG_API_PORT:-8000}}
 [ $PREPARE = 1 ] || $M neo4j status --json | grep -q '"running": true' || $M neo4j start
 if [ "${MEDKG_REBUILD:-0}" = 1 ] || ! $M kg stats --json | grep -q '"status": "complete"'; then
   echo "== building the knowledge graph from ${MEDKG_DATA_DIR:-../shared/data}"

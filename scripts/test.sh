@@ -18,7 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "== starting a throwaway Neo4j"
-.venv/bin/medkg neo4j start --home "$MEDKG_TEST_TMP/neo4j" --bolt-port 0 --http-port 0 --json \
+# no on-connect guide for the suite's server (no API serves it); tests/e2e/test_browser_guide.py has its own
+MEDKG_BROWSER_GUIDE_URL= .venv/bin/medkg neo4j start --home "$MEDKG_TEST_TMP/neo4j" --bolt-port 0 --http-port 0 --json \
   > "$MEDKG_TEST_TMP/neo4j-status.json"
 eval "$(.venv/bin/python - <<'PY'
 import json, os

@@ -185,6 +185,7 @@ def test_fhir_bundle_errors(client: TestClient) -> None:
         "reason": "refers to 'Patient/nobody', which is no Patient of this Bundle"}]
 
 
+@pytest.mark.slow
 def test_cli_imports_a_folder_of_bundles(settings: Settings, driver, synthea_ids: list[str], tmp_path: Path,
                                          imported_cleanup: list[str], capsys) -> None:
     from api.cli import main

@@ -14,7 +14,8 @@ from api.security import KeyStore, Role, RoleRequirement
 from kg.settings import Settings
 
 pytestmark = pytest.mark.neo4j
-OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/browser/guide.html",
+        "/browser/medkg.grass",
         "/static/docs/redoc.standalone.js"}  # a docs asset (the others under /static/docs are a static mount)
 
 
