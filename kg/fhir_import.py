@@ -19,10 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from neo4j import Driver, ManagedTransaction
+
 from kg.adapters.synthea import age_band, pseudonym_key, pseudonymise
 from kg.fhir import RXNORM_SYSTEMS, SNOMED_SYSTEMS, FhirInvalid, bundle_resources, codings, concept_label, validate
 from kg.fhir import status_code as fhir_status
-from neo4j import Driver, ManagedTransaction
 
 IMPORTED = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "AllergyIntolerance")
 BUNDLE_TYPES = {"transaction", "batch", "collection", "searchset"}
