@@ -36,6 +36,8 @@ SUMMARY_MAX = 139  # CDS Hooks: "<140 characters"
 SOURCE_LABEL = "MedKG drug-interaction check"
 CARD_TOPICS = "https://medkg.local/cds/card-type"
 INDICATOR_ORDER = {"critical": 0, "warning": 1, "info": 2}
+# a drafted drug with more ungraded interactions than this gets one grouped card instead of one card per pair
+UNGRADED_GROUP_AT = 2
 SEVERITY_INDICATOR = {"Major": "critical", "Moderate": "warning", "Minor": "info", "not graded": "info"}
 PREFETCH = {
     "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
@@ -302,10 +304,19 @@ class CdsService:
                 if entry["status"] != "resolved":
                     unresolved.append(self._unresolved_text(med, entry))
             focus = {d for d, meds in owners.items() if any(m.focus for m in meds)}
+            ungraded: dict[str, list[dict[str, Any]]] = {}
             for pair in result["interactions"]:
                 a, b = pair["drug_a"]["id"], pair["drug_b"]["id"]
                 if (a in focus or b in focus) and not self._same_product(owners, a, b):
-                    cards.append(self._interaction_card(pair, owners, note))
+                    if pair["severity"] == "not graded":
+                        ungraded.setdefault(a if a in focus else b, []).append(pair)
+                    else:
+                        cards.append(self._interaction_card(pair, owners, note))
+            for drug_id, pairs in ungraded.items():
+                if len(pairs) > UNGRADED_GROUP_AT:
+                    cards.append(self._ungraded_group_card(drug_id, pairs, owners, note))
+                else:
+                    cards.extend(self._interaction_card(pair, owners, note) for pair in pairs)
             cards.extend(self._prediction_cards(result, owners, focus, note))
             facts = self.facts.get(self.interactions.builds.current().build_id)
             cards.extend(self._allergy_cards(call, owners, focus, facts, unresolved, note))
@@ -355,6 +366,26 @@ class CdsService:
             lines += ["", f"_{note}_"]
         return self._card(f"{label}: {a['name']} + {b['name']}", "\n".join(lines),
                           SEVERITY_INDICATOR.get(severity, "info"), "drug-interaction", "Drug-drug interaction")
+
+    def _ungraded_group_card(self, drug_id: str, pairs: list[dict[str, Any]], owners: dict[str, list[Med]],
+                             note: str | None) -> dict:
+        """One `info` card for a drafted drug's many ungraded interactions (mechanism known, no severity):
+        one card per pair would bury the graded ones (alert fatigue)."""
+        first = pairs[0]
+        drug = first["drug_a"] if first["drug_a"]["id"] == drug_id else first["drug_b"]
+        lines = [f"**{drug['name']}** ({self._who(owners.get(drug_id, []))}) has {len(pairs)} interactions with a "
+                 "known mechanism and no severity grade:", ""]
+        for pair in pairs:
+            other = pair["drug_b"] if pair["drug_a"]["id"] == drug_id else pair["drug_a"]
+            mech = "; ".join(f"{m['sentence']} ({_source_name(m['source'])}, {m['license']})"
+                             for m in pair["mechanisms"]) or pair["severity_note"]
+            lines.append(f"- **{other['name']}** ({self._who(owners.get(other['id'], []))}): {mech}")
+        silent = sorted({c["note"] for pair in pairs for c in pair["coverage"] if not c["covered"]})
+        lines += ["", *(f"- Coverage: {n}" for n in silent)]
+        if note:
+            lines += ["", f"_{note}_"]
+        return self._card(f"{len(pairs)} interactions of {drug['name']} not graded (mechanism known)",
+                          "\n".join(lines), "info", "drug-interaction", "Drug-drug interaction")
 
     def _prediction_cards(self, result: dict[str, Any], owners: dict[str, list[Med]], focus: set[str],
                           note: str | None) -> list[dict]:
