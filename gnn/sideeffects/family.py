@@ -203,7 +203,7 @@ class SideEffectsFamily(ModelFamily):
         from gnn.sideeffects.data import synthetic_fixture
 
         path = synthetic_fixture(workdir / "sideeffects-fixture.json")
-        return SideEffectsConfig(artifacts=artifacts, fixture=str(path), k_grid="3,6", threads=1, neg_rate=0.5)
+        return SideEffectsConfig(artifacts=artifacts, fixture=str(path), k_grid="5", threads=1, neg_rate=0.5)
 
     def tiny_predict_args(self, run_dir: Path, workdir: Path) -> argparse.Namespace:
         return argparse.Namespace(run=str(run_dir), output=str(workdir / "side-effects.tsv"), drugs=None, input=None,
