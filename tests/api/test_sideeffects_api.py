@@ -134,11 +134,11 @@ def test_writeback_replaces_predicted_causes(model_dir, driver) -> None:
         assert not {r["s"] for r in rows if r["d"] == profiled} & set(recorded)  # never over a recorded fact
         again = write_predictions(model, threshold=0.0, per_drug=2)
         assert again["deleted"] == first["written"] and again["written"] == expected(2)
-        example = next(e for e in parse_examples() if e.name.startswith("Predicted side effects of drugs"))
-        found = read(driver, example.cypher)
-        assert found and {r["model_run"] for r in found} == {man.model_run}
-        assert all(r["drug"] != read(driver, "MATCH (d:Drug {id: $id}) RETURN d.name AS n", id=profiled)[0]["n"]
-                   for r in found)  # drugs with a recorded profile are left out of that example
+        example = next(e for e in parse_examples() if e.name.startswith("Predicted side effects of a drug"))
+        name = read(driver, "MATCH (d:Drug {id: $id}) RETURN toLower(d.name) AS n", id=unprofiled[0])[0]["n"]
+        found = read(driver, example.cypher.replace("'lepirudin'", "$name"), name=name)
+        assert len(found) == 2 and {r["model_run"] for r in found} == {man.model_run}
+        assert [r["probability"] for r in found] == sorted((r["probability"] for r in found), reverse=True)
     finally:
         from kg.db import write
 
