@@ -65,13 +65,13 @@ RETURN d.name AS drug, se.id AS side_effect_id, se.name AS side_effect, c.source
 ORDER BY side_effect
 LIMIT 100;
 
-// name: Predicted side effects of drugs without a recorded profile (model predictions, not facts)
+// name: Predicted side effects of a drug without a recorded profile (lepirudin; model predictions, not facts)
 // PREDICTED_CAUSES are written by `medkg train side-effects`: calibrated probability and the model run that made
 // them, replaced on retraining; recorded side effects are the CAUSES relationships (see the query above).
 MATCH (d:Drug)-[p:PREDICTED_CAUSES]->(se:SideEffect)
-WHERE NOT (d)-[:CAUSES]->(:SideEffect)
+WHERE toLower(d.name) = 'lepirudin' AND NOT (d)-[:CAUSES]->(:SideEffect)
 RETURN d.name AS drug, se.name AS predicted_side_effect, p.probability AS probability, p.model_run AS model_run
-ORDER BY probability DESC, drug
+ORDER BY probability DESC, predicted_side_effect
 LIMIT 50;
 
 // name: Drugs of a pharmacologic class that also treat a disease (hypertension)

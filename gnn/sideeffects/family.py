@@ -81,6 +81,7 @@ class SideEffectsFamily(ModelFamily):
         assert isinstance(config, SideEffectsConfig)
         import numpy as np
 
+        from gnn.artifacts_io import write_json
         from gnn.sideeffects.evaluate import choose
         from gnn.sideeffects.fit import COLD, WARM, QuerySims, Reference, calibrate
         from gnn.sideeffects.metrics import calibration, per_drug
@@ -140,6 +141,8 @@ class SideEffectsFamily(ModelFamily):
         if config.writeback and not config.fixture:
             model = SideEffectModel.from_folder(Path(man.folder), man.model_run)
             man.metrics["writeback"] = write_predictions(model, config.threshold, config.per_drug, progress)
+            # run.json is sealed by then: the writeback summary goes beside it
+            write_json(Path(man.folder) / "writeback.json", man.metrics["writeback"], indent=1)
         return man
 
     # -- evaluate --------------------------------------------------------------------------------
@@ -203,7 +206,7 @@ class SideEffectsFamily(ModelFamily):
         from gnn.sideeffects.data import synthetic_fixture
 
         path = synthetic_fixture(workdir / "sideeffects-fixture.json")
-        return SideEffectsConfig(artifacts=artifacts, fixture=str(path), k_grid="3,6", threads=1, neg_rate=0.5)
+        return SideEffectsConfig(artifacts=artifacts, fixture=str(path), k_grid="5", threads=1, neg_rate=0.5)
 
     def tiny_predict_args(self, run_dir: Path, workdir: Path) -> argparse.Namespace:
         return argparse.Namespace(run=str(run_dir), output=str(workdir / "side-effects.tsv"), drugs=None, input=None,

@@ -8,6 +8,7 @@ This is the function other parts use (question answering, recommendation explana
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,27 @@ class SideEffectModel:
             shared |= tq & set(self.mats["targets"][r].indices.tolist())
         return {"similar_drugs_causing_it": similar,
                 "shared_targets": sorted(genes[g] if g < len(genes) else str(g) for g in shared)[:10]}
+
+
+_LOADED: dict[tuple[str, str], SideEffectModel] = {}
+_LOCK = threading.Lock()
+
+
+def predicted_side_effects(drug_id: str, limit: int = 20, min_probability: float = 0.0, explain: bool = True,
+                           artifacts: Path | None = None) -> dict[str, Any]:
+    """For question answering and explanations: a drug's predicted side effects from the latest run (loaded
+    once per run), predictions only, each flagged "predicted" with probability and model run. A drug outside
+    the run's index gets basis "none" with a message; no trained model raises the store's ConfigError."""
+    from gnn.pipeline.registry import get_family
+
+    fam = get_family("side-effects")
+    key = (str(artifacts), fam.store(artifacts).latest_name() or "")
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED.clear()
+            _LOADED[key] = fam.load(None, artifacts)
+        model = _LOADED[key]
+    if drug_id not in model.pos:
+        return {"drug_id": drug_id, "basis": "none", "model_run": model.model_run, "total": 0, "items": [],
+                "message": "no basis to predict: the drug is not in this model run's index"}
+    return model.predicted_side_effects(drug_id, limit=limit, min_probability=min_probability, explain=explain)

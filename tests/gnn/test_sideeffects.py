@@ -103,3 +103,13 @@ def test_metrics_equal_sklearn() -> None:
     order = np.argsort(-s, kind="stable")
     assert auroc(y, s) == pytest.approx(roc_auc_score(y, s))
     assert average_precision(y[order], s[order]) == pytest.approx(average_precision_score(y, s))
+
+
+def test_module_level_prediction_function(trained) -> None:
+    from gnn.sideeffects.predictor import predicted_side_effects
+
+    _, _, man, tmp = trained
+    out = predicted_side_effects("DB90050", limit=3, artifacts=tmp / "art")
+    assert out["model_run"] == man.model_run and len(out["items"]) == 3
+    assert {i["status"] for i in out["items"]} == {"predicted"}
+    assert predicted_side_effects("DB00000", artifacts=tmp / "art")["basis"] == "none"
