@@ -216,8 +216,9 @@ class TreatsFamily(ModelFamily):
         abl = results_document("treats-ablation", self.name,
                                title="Drug recommendation: text ablation (same seeds, same splits)",
                                split=split.replace(f"models read the {TEXT_LABELS[primary]}.",
-                                                   "each text variant retrains GNN, regression and ensemble; "
-                                                   "prior and DistMult read no text."),
+                                                   "each text variant refits the regression and the ensemble "
+                                                   "weights (and the GNN with --gnn); prior and DistMult read no "
+                                                   "text."),
                                seeds=seeds, primary=f"ensemble, {TEXT_LABELS[primary]}", metrics=ABLATION,
                                per_seed=abl_rows, build_id=build_id,
                                notes={"variants": {v: TEXT_LABELS[v] for v in variants}})

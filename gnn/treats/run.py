@@ -102,7 +102,7 @@ def train_deployed(graph: ExportedGraph, hetionet_ids: list[str], config: TrainC
                 "candidates": {"drugs": len(cand_drugs), "diseases": len(cand_dis),
                                "rule": "drugs with a DrugBank id (DB#####) x (Hetionet diseases + diseases with "
                                        "TREATS)", "not_indicated_for_pairs": int(contra.shape[1])},
-                "deployment": "every component fitted on every known TREATS edge with the evaluated recipe",
+                "deployment": "every component fitted on every known TREATS edge with `recipe` (see its source)",
                 "edge_counts": graph.num_edges(), "names": names or {}})
 
     def write(out, folder: Path) -> None:

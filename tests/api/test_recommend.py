@@ -61,3 +61,22 @@ def test_recommendations_explained_and_patient_safe(built_graph: object, setting
 def test_bad_top_is_422(settings: Settings, api_keys: dict[str, str], tmp_path: Path, top: int) -> None:
     with _client(settings, tmp_path, api_keys["researcher"]) as c:
         assert c.get("/recommendations", params={"disease": "DOID:9352", "top": top}).status_code == 422
+
+
+def test_contraindicated_drug_is_never_recommended_only_flagged_with_source(built_graph: object, settings: Settings,
+                                                                            api_keys: dict[str, str],
+                                                                            tmp_path: Path, driver) -> None:
+    from kg.db import read
+
+    row = read(driver, "MATCH (a:Drug)-[r:NOT_INDICATED_FOR]->(x:Disease {id: 'DOID:9352'}) "
+                       "RETURN a.id AS drug, r.sources AS sources ORDER BY a.id LIMIT 1")[0]
+    # the contraindicated drug scores best; the run knows the pair as NOT_INDICATED_FOR
+    write_fake_run(tmp_path, [row["drug"], "DB00331", "DB00945"], ["DOID:9352"], np.array([[9.0, 1.0, 0.5]]),
+                   contra=[(0, 0)])
+    with _client(settings, tmp_path, api_keys["researcher"]) as c:
+        body = c.get("/recommendations", params={"disease": "DOID:9352", "top": 3, "explain": False}).json()
+    assert [i["drug_id"] for i in body["recommendations"]] == ["DB00331", "DB00945"]
+    flagged = body["contraindicated"]
+    assert [(f["drug_id"], f["status"], f["reason"]) for f in flagged] == [
+        (row["drug"], "contraindicated", "NOT_INDICATED_FOR")]
+    assert flagged[0]["sources"] == row["sources"] and flagged[0]["probability"] > 0.99
