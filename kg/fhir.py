@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kg.errors import MedKGError
+
 FHIR_VERSION = "4.0.1"  # what we declare (R4); validated with the R4B models
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 RXNORM_SYSTEMS = frozenset({RXNORM, "urn:oid:2.16.840.1.113883.6.88"})
@@ -24,7 +26,7 @@ DOID = "http://purl.obolibrary.org/obo/doid.owl"
 DDXPLUS = "https://github.com/mila-iqia/ddxplus"
 
 
-class FhirInvalid(ValueError):
+class FhirInvalid(MedKGError, ValueError):
     """A resource or element that does not validate: the JSON path and the reason."""
 
     def __init__(self, path: str, reason: str) -> None:

@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from api.services.browser_guide import GRASS_FILE, guide_html
 from api.services.db import run_read
+from api.services.errors import QueryTimeout
+from kg.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["browser"])
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}
@@ -34,7 +36,7 @@ async def guide(request: Request) -> HTMLResponse:
     def build() -> dict | None:
         try:
             rows = run_read(app.state.driver, app.state.settings.neo4j_database, BUILD_QUERY, {})
-        except Exception:  # the guide still opens while Neo4j is unreachable; it says there is no build
+        except (DatabaseUnavailable, QueryTimeout):  # the guide still opens without Neo4j; it says there is no build
             return None
         return rows[0]["build"] if rows else None
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.routes.patients import NOT_FOUND, PatientId, _audited
-from api.services.images import ImageModelUnavailable, ImageService
+from api.services.images import ImageService
 from kg.errors import NotFound
 
 router = APIRouter(tags=["images"])
@@ -59,10 +59,6 @@ def _images(request: Request) -> ImageService:
     return request.app.state.images
 
 
-def _unavailable(exc: ImageModelUnavailable) -> HTTPException:
-    return HTTPException(status_code=503, detail=str(exc))
-
-
 @router.post("/patients/{patient_id}/images", status_code=201, response_model=ImageScored,
              responses={**NOT_FOUND, **BAD_INPUT, **UNAVAILABLE},
              summary="Add a chest X-ray to a patient: calibrated pneumonia probability and decision",
@@ -81,10 +77,7 @@ async def add_image(request: Request, patient_id: PatientId) -> dict[str, Any]:
     ctype = request.headers.get("content-type")
 
     def work() -> dict[str, Any]:
-        try:
-            return _images(request).add(patient_id, body, ctype)
-        except ImageModelUnavailable as exc:
-            raise _unavailable(exc) from exc
+        return _images(request).add(patient_id, body, ctype)
 
     return await run_in_threadpool(_audited, request, "patient.image.add", patient_id, work, bytes=len(body))
 

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.models.common import MAX_OFFSET, DrugName, ErrorWithSuggestions
 from api.security import ANY_ROLE
-from api.services.sideeffects import MAX_PAGE, SideEffectModelUnavailable, SideEffectService
+from api.services.sideeffects import MAX_PAGE, SideEffectService
 
 
 @asynccontextmanager
@@ -84,7 +84,4 @@ def drug_side_effects(
     for side effects not recorded for the drug (by probability), in one paged list. A drug the model has no
     input for gets `basis: none` and the message "no basis to predict"."""
     service: SideEffectService = request.app.state.sideeffects
-    try:
-        return service.of_drug(drug, limit, offset, min_probability, explain)
-    except SideEffectModelUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return service.of_drug(drug, limit, offset, min_probability, explain)

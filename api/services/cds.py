@@ -17,7 +17,7 @@ from typing import Any
 from api.services.cds_facts import FactsCache
 from api.services.graph_index import DDI86, DDINTER, GraphIndex, cached_index
 from api.services.interactions import InteractionService
-from kg.errors import NotFound
+from kg.errors import MedKGError, NotFound
 from kg.fhir import (
     DRUGBANK_SYSTEMS,
     RXNORM_SYSTEMS,
@@ -85,7 +85,7 @@ SERVICES = {s.id: s for s in (
 )}
 
 
-class CdsRequestError(ValueError):
+class CdsRequestError(MedKGError, ValueError):
     """A request the service cannot answer (HTTP 400): the reason names the element."""
 
 

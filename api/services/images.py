@@ -8,13 +8,14 @@ from typing import Any
 
 from neo4j import Driver
 
+from api.services.db import run_read
 from gnn.images.graph import attach_images, ensure_image_schema, image_rows, similar_images
 from gnn.images.upload import decode_upload
-from kg.errors import ConfigError
+from kg.errors import ConfigError, ModelUnavailable
 from kg.settings import Settings
 
 
-class ImageModelUnavailable(ConfigError):
+class ImageModelUnavailable(ModelUnavailable):
     """No usable `images` model run (the route answers 503 with the reason)."""
 
 
@@ -67,10 +68,8 @@ class ImageService:
                 "pixels_stored": bool(s.medkg_image_store_pixels), "source": decoded.source}
 
     def owner(self, image_id: str) -> str | None:
-        from kg.db import read
-
-        rows = read(self.driver, "MATCH (p:Patient)-[:HAS_IMAGE]->(:Image {id: $id}) RETURN p.id AS p",
-                    self.settings.neo4j_database, id=image_id)
+        rows = run_read(self.driver, self.settings.neo4j_database,
+                        "MATCH (p:Patient)-[:HAS_IMAGE]->(:Image {id: $id}) RETURN p.id AS p", {"id": image_id})
         return rows[0]["p"] if rows else None
 
     def similar(self, image_id: str, k: int) -> list[dict[str, Any]]:

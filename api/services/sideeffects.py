@@ -19,7 +19,7 @@ from neo4j import Driver
 from api.services.db import run_read
 from api.services.graph_index import cached_index, get_index
 from api.services.lookup import DrugLookup
-from kg.errors import ConfigError, InvalidInput, MedKGError, NotFound
+from kg.errors import ConfigError, InvalidInput, ModelUnavailable, NotFound
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ RETURN d.id AS id, d.name AS name,
 """
 
 
-class SideEffectModelUnavailable(MedKGError):
+class SideEffectModelUnavailable(ModelUnavailable):
     """No usable side-effect model: the message says why and how to make one."""
 
 
