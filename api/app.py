@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import cypher, diagnosis, entities, health, interactions, patients, recommend, search, semantic
+from api.routes import cypher, diagnosis, entities, health, interactions, patients, qa, recommend, search, semantic
 from api.security import ANY_ROLE, CLINICAL, AuditLog, BodySizeLimit, KeyStore, RateLimiter
 from api.services.diagnosis import DiagnosisService
 from api.services.errors import QueryFailed, QueryRefused, QueryTimeout
@@ -29,6 +29,8 @@ OPENAPI_TAGS = [
     {"name": "cypher", "description": "Read-only Cypher (EXPLAIN-checked, READ transaction, timeout, row cap)."},
     {"name": "diagnosis", "description": "Differential diagnosis from DDXPlus findings, symptoms and free text, "
                                          "each candidate with its supporting/absent findings and graph edges."},
+    {"name": "ask", "description": "Medical questions in plain words, answered from the graph with evidence "
+                                   "(typed catalogue queries), or an abstention with the reason."},
     {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
                                         "export, delete; every call is audited."},
 ]
@@ -107,4 +109,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router, dependencies=[Depends(CLINICAL)])
     app.include_router(semantic.router, dependencies=[Depends(ANY_ROLE)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
+    app.include_router(qa.router)  # POST /ask; lifespan warms the qa engine in the background
     return app
