@@ -92,9 +92,10 @@ def test_csv_batch_reports_malformed_row_and_answers_the_rest(tmp_path: Path) ->
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["id"] for x in lines] == ["1", "2", "3", "4"]
     assert summary["malformed"] == 2 and summary["answered"] == 2
-    assert "q.csv:3: expected 2 fields" in lines[1]["error"] and "q.csv:4: field 'question' is empty" in lines[2]["error"]
+    assert "q.csv:3: expected 2 fields" in lines[1]["error"]
+    assert "q.csv:4: field 'question' is empty" in lines[2]["error"]
     assert lines[0]["answers"] == [{"id": "A", "name": "a", "label": "Drug"}] and lines[0]["evidence"][0]["facts"]
     bad = tmp_path / "bad.csv"
     bad.write_text("question,id\nx,1\n")
-    with pytest.raises(InvalidInput, match="bad.csv:1: the header must be 'id,question'"):
+    with pytest.raises(InvalidInput, match=r"bad\.csv:1: the header must be 'id,question'"):
         answer_file(ask, bad, out)
