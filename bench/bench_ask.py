@@ -78,8 +78,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"ask (intent + linking + catalogue query), {len(QUESTIONS)} questions x {args.repeat} x {args.rounds} rounds "
-          f"(medians over rounds); cold first question {out['cold_first_question_s']} s")
+    print(f"ask (intent + linking + catalogue query), {len(QUESTIONS)} questions x {args.repeat} x {args.rounds} "
+          f"rounds (medians over rounds); cold first question {out['cold_first_question_s']} s")
     print(f"  ask     p50 {out['ask_p50']:.2f} ms  p99 {out['ask_p99']:.2f} ms")
     print(f"  direct  p50 {out['direct_p50']:.2f} ms  p99 {out['direct_p99']:.2f} ms  (the same catalogue Cypher)")
     print(f"  ratio   p50 {out['ratio_p50']}  p99 {out['ratio_p99']}   goal p99 < 100 ms: "
