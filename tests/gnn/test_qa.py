@@ -25,6 +25,7 @@ def gaz() -> Gazetteer:
     return Gazetteer(rows)
 
 
+@pytest.mark.slow
 def test_qa_family_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     check_family(get_family("qa"), tmp_path, monkeypatch)
 
