@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from api.services.db import run_read
+from api.services.db import DEFAULT_TIMEOUT, run_read
 from api.services.state import Services
 from gnn.qa.engine import QAEngine, gazetteer_query, relationship_types_query
 from gnn.qa.linker import Gazetteer
@@ -21,6 +21,7 @@ from neo4j import Driver
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 1000
+GAZETTEER_TIMEOUT = 300.0  # seconds: every name in the graph, read once per process (seconds on an idle machine)
 VECTOR_QUERY = ("CALL db.index.vector.queryNodes($index, $k, $vec) YIELD node, score "
                 "RETURN node.id AS id, node.name AS name, 2 * score - 1 AS cosine")
 
@@ -35,8 +36,8 @@ class QAService:
         self._engine: QAEngine | None = None
         self._lock = threading.Lock()
 
-    def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return run_read(self.driver, self.services.database, query, params)
+    def _read(self, query: str, params: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
+        return run_read(self.driver, self.services.database, query, params, timeout)
 
     def engine(self) -> QAEngine:
         if self._engine is not None:
@@ -64,7 +65,7 @@ class QAService:
                 torch.set_num_threads(1)  # one short sentence per request: more threads only add contention
             except Exception as exc:  # package or files missing
                 raise QAUnavailable(f"question answering needs the text encoder: {exc}") from exc
-        gaz = Gazetteer(self._read(gazetteer_query(), {}))
+        gaz = Gazetteer(self._read(gazetteer_query(), {}, GAZETTEER_TIMEOUT))
         types = {r["type"] for r in self._read(relationship_types_query(), {})}
         indexes = {r["name"] for r in self._read("SHOW VECTOR INDEXES YIELD name, state WHERE state = 'ONLINE' "
                                                  "RETURN name", {})}
