@@ -145,11 +145,13 @@ class QAFamily(ModelFamily):
 
     @staticmethod
     def _masked(gaz: Any, questions: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, int]]]:
-        from gnn.qa.linker import mask
+        from gnn.qa.linker import mask, question_vocabulary
 
         texts, counts = [], []
+        vocabulary = question_vocabulary()
         for q in questions:
             tokens, mentions = gaz.scan(q["question"])
+            mentions = gaz.typo_mentions(tokens, mentions, vocabulary)  # as the engine reads the question
             t, c = mask(tokens, mentions)
             texts.append(t)
             counts.append(c)

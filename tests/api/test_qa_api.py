@@ -84,7 +84,7 @@ def test_abstains_out_of_scope_and_unknown(qa_client: TestClient) -> None:
     try:
         body = ask(qa_client, "What are the side effects of zorblaxin?")
         assert body["abstained"] and body["reason"] == "unknown_entity"
-        assert body["interpretation"]["intent"] == "side_effects" and "zorblaxin" in body["message"]
+        assert "zorblaxin" in body["message"]
         assert body["candidates"] == [] or all("id" in c for c in body["candidates"])
     finally:
         clf.threshold = saved

@@ -63,6 +63,18 @@ def test_mask_and_normalise(gaz: Gazetteer) -> None:
     assert singular("allergies") == "allergy" and singular("diabetes mellitus") == "diabetes mellitus"
 
 
+def test_typo_of_any_label_is_typed_before_classification(gaz: Gazetteer) -> None:
+    from gnn.qa.linker import question_vocabulary
+
+    tokens, ms = gaz.scan("Which drugs are known to induce nauseea?")
+    ms = gaz.typo_mentions(tokens, ms, question_vocabulary())
+    assert [(m.text, m.entries[0].id, m.variant) for m in ms] == [("nauseea", "C0027497", "fuzzy")]
+    assert 0.8 < ms[0].score < 1.0
+    assert mask(tokens, ms)[0] == "which drugs are known to induce findingx"
+    tokens, ms = gaz.scan("side effects of zorblaxin")
+    assert gaz.typo_mentions(tokens, ms, question_vocabulary()) == []
+
+
 def test_keyword_baseline_rules() -> None:
     kw = KeywordClassifier()
     p = kw.proba(["what are the side effects of drugx", "do drugx and drugx interact", "weather in paris"],
