@@ -23,6 +23,7 @@ from api.routes import (
     images,
     interactions,
     patients,
+    qa,
     recommend,
     schema,
     search,
@@ -53,6 +54,8 @@ OPENAPI_TAGS = [
                                          "each candidate with its supporting/absent findings and graph edges."},
     {"name": "schema", "description": "The graph schema: labels with Biolink class and id namespace, relationship "
                                       "types with their ends and Biolink predicate."},
+    {"name": "ask", "description": "Medical questions in plain words, answered from the graph with evidence "
+                                   "(typed catalogue queries), or an abstention with the reason."},
     {"name": "patients", "description": "Pseudonymous patients (age band, sex, findings): create, read, diagnose, "
                                         "export, delete; every call is audited."},
     {"name": "fhir", "description": "FHIR R4 in: import Bundles of patients, de-identified as Synthea's are."},
@@ -162,4 +165,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fhir.router, dependencies=[Depends(CLINICAL)])
     app.include_router(recommend.router)  # lifespan loads the treats model; 503 without one
     app.include_router(sideeffects.router)  # lifespan loads the side-effect model; 503 without one
+    app.include_router(qa.router)  # POST /ask; lifespan warms the qa engine in the background
     return app

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "gnn.pipeline.cli",
     "api.keys_cli",
     "api.serve_cli",
+    "api.qa_cli",
 ]
 
 

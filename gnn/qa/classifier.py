@@ -62,12 +62,14 @@ class IntentClassifier:
             c: float = 4.0, seed: int = 0) -> IntentClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b")
         vec.fit(texts)
         emb = encoder.encode(texts) if encoder is not None else None
         x = cls.features(texts, counts, vec, encoder, emb)
-        lr = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(x, labels)
+        with threadpool_limits(1):  # a small problem: BLAS threads only contend (lbfgs 30x slower on a busy machine)
+            lr = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(x, labels)
         ins = None if emb is None else emb[np.array([lab != "out_of_scope" for lab in labels])].astype(np.float32)
         return cls(list(lr.classes_), {k: int(v) for k, v in vec.vocabulary_.items()}, vec.idf_.astype(np.float64),
                    lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64), encoder is not None, in_scope=ins)

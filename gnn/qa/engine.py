@@ -102,6 +102,8 @@ class QAEngine:
     # -- interpretation --------------------------------------------------------------------------
     def classify(self, question: str) -> tuple[list[str], list, list[tuple[str, float]], float]:
         tokens, mentions = self.gaz.scan(question)
+        if self.fuzzy:
+            mentions = self.gaz.typo_mentions(tokens, mentions, self.vocabulary)
         masked, counts = mask(tokens, mentions, self.vocabulary)
         if hasattr(self.clf, "proba_similarity"):
             probs, sim = self.clf.proba_similarity([masked], [counts], self.encoder)
@@ -176,13 +178,14 @@ class QAEngine:
                         used.add(idx)
                         continue
                     conf = {"name": 1.0, "synonym": 0.95, "brand": 0.95}[best.kind] * \
-                        (0.97 if m.variant == "singular" else 1.0)
+                        {"singular": 0.97, "fuzzy": 0.9 * m.score}.get(m.variant, 1.0)
                     if ext is not None:  # "Krelloid syndrome": only part of the name is known
                         conf *= (m.end - m.start) / len(ext.split())
                         if conf <= PARTIAL_MIN:
                             used.add(idx)
                             continue
-                    links.append(Link(m.text, label, best.id, best.name, conf, f"{best.kind}-{m.variant}", m.start,
+                    method = "fuzzy" if m.variant == "fuzzy" else f"{best.kind}-{m.variant}"
+                    links.append(Link(m.text, label, best.id, best.name, conf, method, m.start,
                                       m.end, [a for a in alts if a["id"] != best.id]))
                     used.add(idx)
                     if not slot.many:

@@ -145,11 +145,13 @@ class QAFamily(ModelFamily):
 
     @staticmethod
     def _masked(gaz: Any, questions: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, int]]]:
-        from gnn.qa.linker import mask
+        from gnn.qa.linker import mask, question_vocabulary
 
         texts, counts = [], []
+        vocabulary = question_vocabulary()
         for q in questions:
             tokens, mentions = gaz.scan(q["question"])
+            mentions = gaz.typo_mentions(tokens, mentions, vocabulary)  # as the engine reads the question
             t, c = mask(tokens, mentions)
             texts.append(t)
             counts.append(c)
@@ -365,11 +367,12 @@ def tiny_fixture() -> dict[str, Any]:
             params = {params_of[s]: fill[s][1] for s in slots}
             if intent == "interactions":
                 params["major_only"] = bool(re.search(r"\b(major|severe|serious|dangerous)\b", text, re.I))
-        q = text.format(**{k: v[0] for k, v in fill.items()})
-        questions.append({"family": fam, "kind": "template" if fam.startswith("t:") else "hand", "split": "",
-                          "intent": intent, "question": q,
-                          "entities": {s: {"id": fill[s][1], "text": fill[s][0]} for s in slots},
-                          "params": params, "abstain": False,
-                          "answers": [f"{intent}-answer-{i}" + ("-X->Y" if intent == "explain" else "")
-                                      for i in (1, 2)]})
+        for typo in (False, True):  # typos leave unknown words, as in the generated set
+            q = text.format(**{k: (v[0][:3] + v[0][4:] if typo else v[0]) for k, v in fill.items()})
+            questions.append({"family": fam, "kind": "template" if fam.startswith("t:") else "hand", "split": "",
+                              "intent": intent, "question": q,
+                              "entities": {s: {"id": fill[s][1], "text": fill[s][0]} for s in slots},
+                              "params": params, "abstain": False,
+                              "answers": [f"{intent}-answer-{i}" + ("-X->Y" if intent == "explain" else "")
+                                          for i in (1, 2)]})
     return {"rows": rows, "questions": questions, "types": []}

@@ -94,7 +94,8 @@ class Mention:
     end: int
     text: str
     entries: list[Entry]
-    variant: str  # exact | singular
+    variant: str  # exact | singular | fuzzy
+    score: float = 1.0
 
     def labels(self) -> list[str]:
         return list(dict.fromkeys(e.label for e in self.entries))
@@ -157,6 +158,30 @@ class Gazetteer:
             else:
                 i += 1
         return tokens, out
+
+    def typo_mentions(self, tokens: list[str], mentions: list[Mention], vocabulary: set[str]) -> list[Mention]:
+        """`mentions` plus each run of unknown words that is a typo of a name (any label), so that the intent
+        classifier sees the entity's type ("drugs that induce Cytsitis" -> a finding, not an unknown word)."""
+        out = list(mentions)
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        i = 0
+        while i < len(tokens):
+            if i in covered or tokens[i] in vocabulary:
+                i += 1
+                continue
+            j = i
+            while j < len(tokens) and j not in covered and tokens[j] not in vocabulary:
+                j += 1
+            run = " ".join(tokens[i:j])
+            best: tuple[Entry, float] | None = None
+            for label in LINK_LABELS:
+                found = self.fuzzy(run, label, k=1)
+                if found and (best is None or found[0][1] > best[1]):
+                    best = found[0]
+            if best is not None:
+                out.append(Mention(i, j, run, [best[0]], "fuzzy", best[1]))
+            i = j
+        return sorted(out, key=lambda m: m.start)
 
     def fuzzy(self, text: str, label: str, k: int = 5, cutoff: float = FUZZY_CUTOFF) -> list[tuple[Entry, float]]:
         """Typo-tolerant matches of `text` among `label`'s names (score 0-1), best first."""
