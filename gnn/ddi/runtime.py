@@ -43,6 +43,16 @@ class DdiRuntime:
     grade_counts: np.ndarray  # N x 3: DDInter Major/Moderate/Minor partners
     in_profile: np.ndarray  # N bool: the drug is in the 86-type training pairs
     known: dict[tuple[int, int], np.ndarray]  # unordered pair -> 87-vector of curated types (+ none flag)
+    known_keys: np.ndarray | None = None  # sorted i * N + j (i < j) of `known`, for vectorised look-ups
+    known_rows: np.ndarray | None = None  # the 87-vectors in that order
+
+    def __post_init__(self) -> None:
+        n = len(self.drugs)
+        keys = np.array([i * n + j for i, j in self.known], np.int64)
+        order = np.argsort(keys)
+        self.known_keys = keys[order]
+        rows = np.stack(list(self.known.values())) if self.known else np.zeros((0, N_TYPES + 1), np.float32)
+        self.known_rows = rows[order]
 
     @classmethod
     def load(cls, folder: Path) -> DdiRuntime:
@@ -77,14 +87,17 @@ class DdiRuntime:
     def pair_type_features(self, a: np.ndarray, b: np.ndarray, type_prob: np.ndarray | None = None) -> np.ndarray:
         """Curated types of each pair (multi-hot); pairs without one get their predicted type (one-hot)."""
         t = np.zeros((len(a), N_TYPES + 1), np.float32)
-        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            v = self.known.get((x, y) if x < y else (y, x))
-            if v is not None:
-                t[i] = v
-            elif type_prob is not None:
-                t[i, int(type_prob[i].argmax())] = 1
-            else:
-                t[i, N_TYPES] = 1
+        n = len(self.drugs)
+        keys = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
+        pos = np.searchsorted(self.known_keys, keys)
+        pos = np.minimum(pos, max(len(self.known_keys) - 1, 0))
+        hit = (self.known_keys[pos] == keys) if len(self.known_keys) else np.zeros(len(a), bool)
+        t[hit] = self.known_rows[pos[hit]]
+        miss = np.flatnonzero(~hit)
+        if type_prob is not None:
+            t[miss, type_prob[miss].argmax(axis=1)] = 1
+        else:
+            t[miss, N_TYPES] = 1
         return t
 
     def severity_proba(self, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
