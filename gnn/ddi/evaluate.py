@@ -5,6 +5,7 @@ splits; the test part of each split is scored once per seed."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,3 +131,26 @@ def evaluate_all(family, cfg, seeds: list[int], *, progress: bool = True) -> lis
     for d in docs:
         write_results(d)
     return docs
+
+
+def merge_seed_results(paths: list[str | Path], out_dir: Path | None = None) -> dict[str, Any]:
+    """Merge results files of the same name written by single-seed runs (`medkg evaluate ddi --seeds S`, run
+    side by side on a busy machine) into one document with every seed; per-seed values are kept as written."""
+    import json
+
+    from gnn.pipeline.results import summarise, write_results
+
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    base = dict(docs[0])
+    base["seeds"] = [s for d in docs for s in d["seeds"]]
+    base["command"] = " + ".join(d["command"] for d in docs) + " (single-seed runs side by side, merged)"
+    models: dict[str, dict[str, Any]] = {}
+    for model in base["models"]:
+        models[model] = {}
+        for metric in base["models"][model]:
+            vals = [v for d in docs for v in d["models"][model][metric]["per_seed"]]
+            models[model][metric] = summarise(vals)
+    base["models"] = models
+    base["notes"] = {k: v for d in docs for k, v in d["notes"].items()}
+    write_results(base, out_dir)
+    return base
