@@ -100,12 +100,21 @@ def evaluate_all(family, cfg, seeds: list[int], *, progress: bool = True) -> lis
     sn: dict[str, Any] = {}
     an: dict[str, Any] = {}
     build = None
+    tasks = {t.strip() for t in cfg.tasks.split(",") if t.strip()}
+    unknown = tasks - {"type", "severity", "any"}
+    if unknown:
+        from kg.errors import ConfigError
+
+        raise ConfigError(f"--tasks: unknown task(s) {', '.join(sorted(unknown))}; known: type, severity, any")
     for seed in seeds:
         p = prepare(cfg, seed)
         build = p.facts.build_id
-        _type_seed(p, cfg, seed, type_rows, tn, progress)
-        _severity_seed(p, cfg, seed, sev_rows, sn, progress)
-        _any_seed(p, cfg, seed, any_rows, an, progress)
+        if "type" in tasks:
+            _type_seed(p, cfg, seed, type_rows, tn, progress)
+        if "severity" in tasks:
+            _severity_seed(p, cfg, seed, sev_rows, sn, progress)
+        if "any" in tasks:
+            _any_seed(p, cfg, seed, any_rows, an, progress)
     cfgd = cfg.to_dict()
     tn["config"] = sn["config"] = an["config"] = cfgd
     docs = [
@@ -128,6 +137,7 @@ def evaluate_all(family, cfg, seeds: list[int], *, progress: bool = True) -> lis
                          seeds=seeds, primary="MLP", metrics=ANY_METRICS, per_seed=any_rows, build_id=build,
                          notes=an),
     ]
+    docs = [d for d, task in zip(docs, ("type", "severity", "any"), strict=True) if task in tasks]
     for d in docs:
         write_results(d)
     return docs
