@@ -27,6 +27,9 @@ class PredictionService:
         self._rt: Any = None
         self._tried = False
         self._lock = threading.Lock()
+        # load in the background from the start (~1 s; the interaction store takes longer), so that the
+        # in-memory check never waits for it
+        threading.Thread(target=self.runtime, name="medkg-ddi-model", daemon=True).start()
 
     @property
     def ready(self) -> bool:
@@ -119,3 +122,20 @@ class PredictionService:
                 "drivers": rt.severity_drivers(a, b, names[rt.drugs[a]], names[rt.drugs[b]]),
                 "note": f"estimated severity {label}: no source grades this pair (DDInter has no grade for it); "
                         "the curated facts above are unchanged"}
+
+
+_SHARED: dict[str, PredictionService] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_predictions(artifacts: Path | None = None) -> PredictionService:
+    """One PredictionService per artefact root and process (the model's tables are loaded once)."""
+    if artifacts is None:
+        from kg.settings import get_settings
+
+        artifacts = get_settings().medkg_artifacts
+    key = str(Path(artifacts).resolve())
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = PredictionService(Path(artifacts))
+        return _SHARED[key]
