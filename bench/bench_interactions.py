@@ -58,8 +58,11 @@ def _summary(latencies: list[float], wall: float, errors: int) -> dict:
             "throughput_rps": len(latencies) / wall, "requests": len(latencies), "errors": errors}
 
 
+PREDICTIONS = True  # the request's `predictions` flag (--no-predictions: curated facts only)
+
+
 def _request_bytes(port: int, headers: dict, drugs: list[str]) -> bytes:
-    body = json.dumps({"drugs": drugs}).encode()
+    body = json.dumps({"drugs": drugs, "predictions": PREDICTIONS}).encode()
     head = ["POST /interactions/check HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
@@ -155,8 +158,12 @@ def main() -> None:
     parser.add_argument("--random-lists", type=int, default=0, metavar="K",
                         help="instead of the fixed list, cycle through K seeded random lists of 10 DrugBank ids "
                              "drawn from the drugs that have interactions (no two requests alike)")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="send predictions=false (default: on, the API default; needs a trained ddi run)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    global PREDICTIONS
+    PREDICTIONS = not args.no_predictions
     levels = [int(c) for c in args.clients.split(",")]
     settings = get_settings()
 
@@ -183,7 +190,8 @@ def main() -> None:
             lists = [rng.sample(pool, len(DRUGS)) for _ in range(args.random_lists)]
             id_lists = [sorted(x) for x in lists]
         for _ in range(30):  # warm-up: the API's workers, caches and the server's query plan
-            httpx.post(f"{url}/interactions/check", json={"drugs": DRUGS}, headers=headers, timeout=30)
+            warm = httpx.post(f"{url}/interactions/check", json={"drugs": DRUGS, "predictions": PREDICTIONS},
+                              headers=headers, timeout=30).json()
             driver.execute_query(CHECK_QUERY, {"ids": ids}, database_=settings.neo4j_database,
                                  routing_=RoutingControl.READ)
         runs: dict[int, dict[str, list[dict]]] = {c: {"api": [], "direct": []} for c in levels}
@@ -203,6 +211,7 @@ def main() -> None:
 
     report = {"drugs": DRUGS if not args.random_lists else f"{args.random_lists} random lists of {len(DRUGS)}",
               "workers": args.workers, "interaction_store": store, "repeats": args.repeats,
+              "predictions": warm.get("predictions"),
               "requests": args.requests,
               "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "levels": []}
     for clients in levels:
@@ -222,6 +231,9 @@ def main() -> None:
           f"medians of {args.repeats} repeats; {os.cpu_count()} CPUs, load avg {report['load_avg_1m']:.1f}")
     print(f"API pairs from the in-memory store of build {store['build_id']} ({store['facts']:,} facts); "
           "direct = CHECK_QUERY through the driver")
+    pred = report["predictions"] or {}
+    print(f"predictions: {'on, ddi run ' + str(pred.get('model_run')) if pred.get('enabled') else 'off'} "
+          f"({pred.get('predicted_pairs', 0)} of 45 pairs of the fixed list predicted)")
     print(f"{'clients':>7} | {'API p50':>8} {'p99':>8} {'req/s':>7} | {'direct p50':>10} {'p99':>8} {'q/s':>7} | "
           f"{'ovh p50':>7} {'ovh p99':>7} | errors")
     for row in report["levels"]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from api.services.errors import UNREADABLE_ARTEFACT
+
 log = logging.getLogger(__name__)
 
 LABEL = "predicted, not from a source"
@@ -27,6 +29,9 @@ class PredictionService:
         self._rt: Any = None
         self._tried = False
         self._lock = threading.Lock()
+        # load in the background from the start (~1 s; the interaction store takes longer), so that the
+        # in-memory check never waits for it
+        threading.Thread(target=self.runtime, name="medkg-ddi-model", daemon=True).start()
 
     @property
     def ready(self) -> bool:
@@ -46,11 +51,11 @@ class PredictionService:
             if not self._tried:
                 try:
                     from gnn.ddi.runtime import DdiRuntime
-                    from gnn.pipeline.store import ArtefactStore
+                    from gnn.pipeline.registry import get_family
 
-                    man = ArtefactStore("ddi", 1, self.artifacts).manifest()
+                    man = get_family("ddi").store(self.artifacts).manifest()
                     self._rt = DdiRuntime.load(Path(man.folder))
-                except Exception as exc:  # no trained run (or an outdated one): answers carry no predictions
+                except UNREADABLE_ARTEFACT as exc:  # no trained run, an outdated or unreadable one
                     log.info("no ddi predictions: %s", exc)
                     self._rt = None
                 self._tried = True
@@ -119,3 +124,20 @@ class PredictionService:
                 "drivers": rt.severity_drivers(a, b, names[rt.drugs[a]], names[rt.drugs[b]]),
                 "note": f"estimated severity {label}: no source grades this pair (DDInter has no grade for it); "
                         "the curated facts above are unchanged"}
+
+
+_SHARED: dict[str, PredictionService] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_predictions(artifacts: Path | None = None) -> PredictionService:
+    """One PredictionService per artefact root and process (the model's tables are loaded once)."""
+    if artifacts is None:
+        from kg.settings import get_settings
+
+        artifacts = get_settings().medkg_artifacts
+    key = str(Path(artifacts).resolve())
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = PredictionService(Path(artifacts))
+        return _SHARED[key]

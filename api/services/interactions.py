@@ -11,7 +11,7 @@ from neo4j import Driver
 
 from api.services.db import run_read
 from api.services.ddi_predictions import LABEL as PREDICTED_LABEL
-from api.services.ddi_predictions import PredictionService
+from api.services.ddi_predictions import PredictionService, shared_predictions
 from api.services.graph_index import (
     BUILD_ID,
     DDI86,
@@ -164,7 +164,7 @@ class InteractionService:
                  predictions: PredictionService | None = None) -> None:
         self.driver, self.database, self.key, self.lookup = driver, database, key, lookup
         self.builds = BuildClock(driver, database, build_check_seconds)
-        self.predictions = predictions
+        self.predictions = predictions if predictions is not None else shared_predictions()
 
     def index(self, build_id: str | object | None = ...) -> GraphIndex:
         return get_index(self.driver, self.database, self.key, build_id)

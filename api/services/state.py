@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from neo4j import Driver
 
-from api.services.ddi_predictions import PredictionService
+from api.services.ddi_predictions import shared_predictions
 from api.services.entities import EntityService
 from api.services.errors import QueryTimeout
 from api.services.graph_index import get_index
@@ -37,7 +37,7 @@ def build_services(settings: Settings, driver: Driver) -> Services:
     lookup = DrugLookup(drug_resolver(settings.medkg_data_dir))
     db, key = settings.neo4j_database, settings.bolt_uri
     interactions = InteractionService(driver, db, key, lookup, settings.medkg_build_check_seconds,
-                                      PredictionService(settings.medkg_artifacts))
+                                      shared_predictions(settings.medkg_artifacts))
     return Services(lookup, interactions, EntityService(driver, db, lookup), db, key)
 
 

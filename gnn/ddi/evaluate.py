@@ -5,6 +5,7 @@ splits; the test part of each split is scored once per seed."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,12 +100,21 @@ def evaluate_all(family, cfg, seeds: list[int], *, progress: bool = True) -> lis
     sn: dict[str, Any] = {}
     an: dict[str, Any] = {}
     build = None
+    tasks = {t.strip() for t in cfg.tasks.split(",") if t.strip()}
+    unknown = tasks - {"type", "severity", "any"}
+    if unknown:
+        from kg.errors import ConfigError
+
+        raise ConfigError(f"--tasks: unknown task(s) {', '.join(sorted(unknown))}; known: type, severity, any")
     for seed in seeds:
         p = prepare(cfg, seed)
         build = p.facts.build_id
-        _type_seed(p, cfg, seed, type_rows, tn, progress)
-        _severity_seed(p, cfg, seed, sev_rows, sn, progress)
-        _any_seed(p, cfg, seed, any_rows, an, progress)
+        if "type" in tasks:
+            _type_seed(p, cfg, seed, type_rows, tn, progress)
+        if "severity" in tasks:
+            _severity_seed(p, cfg, seed, sev_rows, sn, progress)
+        if "any" in tasks:
+            _any_seed(p, cfg, seed, any_rows, an, progress)
     cfgd = cfg.to_dict()
     tn["config"] = sn["config"] = an["config"] = cfgd
     docs = [
@@ -127,6 +137,30 @@ def evaluate_all(family, cfg, seeds: list[int], *, progress: bool = True) -> lis
                          seeds=seeds, primary="MLP", metrics=ANY_METRICS, per_seed=any_rows, build_id=build,
                          notes=an),
     ]
+    docs = [d for d, task in zip(docs, ("type", "severity", "any"), strict=True) if task in tasks]
     for d in docs:
         write_results(d)
     return docs
+
+
+def merge_seed_results(paths: list[str | Path], out_dir: Path | None = None) -> dict[str, Any]:
+    """Merge results files of the same name written by single-seed runs (`medkg evaluate ddi --seeds S`, run
+    side by side on a busy machine) into one document with every seed; per-seed values are kept as written."""
+    import json
+
+    from gnn.pipeline.results import summarise, write_results
+
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    base = dict(docs[0])
+    base["seeds"] = [s for d in docs for s in d["seeds"]]
+    base["command"] = " + ".join(d["command"] for d in docs) + " (single-seed runs side by side, merged)"
+    models: dict[str, dict[str, Any]] = {}
+    for model in base["models"]:
+        models[model] = {}
+        for metric in base["models"][model]:
+            vals = [v for d in docs for v in d["models"][model][metric]["per_seed"]]
+            models[model][metric] = summarise(vals)
+    base["models"] = models
+    base["notes"] = {k: v for d in docs for k, v in d["notes"].items()}
+    write_results(base, out_dir)
+    return base

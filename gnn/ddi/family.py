@@ -36,6 +36,7 @@ class DdiConfig(FamilyConfig):
     major_recall: float = 0.9
     write_back: bool = True
     write_threshold: float = 0.8
+    tasks: str = "type,severity,any"  # what `evaluate` scores (comma-separated)
 
 
 @dataclass
@@ -109,6 +110,8 @@ class DdiFamily(ModelFamily):
                                 help="re-read the graph facts from Neo4j")
             parser.add_argument("--epochs", type=int, default=None)
             parser.add_argument("--limit", type=int, default=None, help="first N rows of ddi.tsv (tests)")
+        if verb == "evaluate":
+            parser.add_argument("--tasks", default=None, help="comma-separated subset of type,severity,any")
         if verb == "train":
             parser.add_argument("--no-write-back", dest="write_back", action="store_false", default=None,
                                 help="do not write PREDICTED_INTERACTS_WITH to Neo4j")

@@ -66,10 +66,16 @@ def predict_file(rt: DdiRuntime, inp: Path, out: Path) -> dict[str, Any]:
             res[k].append(part[k])
     cols = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in res.items()}
     lines = ["\t".join(HEADER)]
-    pos = {int(i): j for j, i in enumerate(good.tolist())}
+    pos = np.full(len(rows), -1, np.int64)
+    pos[good] = np.arange(len(good))
+    # the numeric columns as text in bulk (one pass each), then one join per row
+    ttxt = cols["type"].astype(np.int64).astype(str).tolist()
+    ptxt = np.char.mod("%.4f", cols["probability"]).tolist() if len(good) else []
+    stxt = [SEVERITIES[i] for i in cols["severity"].astype(np.int64).tolist()]
+    sptxt = np.char.mod("%.4f", cols["severity_probability"]).tolist() if len(good) else []
     for i, (d1, d2) in enumerate(rows):
-        j = pos.get(i)
-        if j is None:
+        j = int(pos[i])
+        if j < 0:
             if d1 == d2:
                 note = "drug1 and drug2 are the same drug"
             else:
@@ -77,8 +83,7 @@ def predict_file(rt: DdiRuntime, inp: Path, out: Path) -> dict[str, Any]:
                 note = "unknown id: " + ", ".join(unknown) + " (not in the model's drug list)"
             lines.append(f"{d1}\t{d2}\t\t\t\t\t{note}")
             continue
-        lines.append(f"{d1}\t{d2}\t{int(cols['type'][j])}\t{cols['probability'][j]:.4f}\t"
-                     f"{SEVERITIES[int(cols['severity'][j])]}\t{cols['severity_probability'][j]:.4f}\tpredicted")
+        lines.append(f"{d1}\t{d2}\t{ttxt[j]}\t{ptxt[j]}\t{stxt[j]}\t{sptxt[j]}\tpredicted")
     write_text(out, "\n".join(lines) + "\n")
     return {"rows": len(rows), "predicted": len(good), "unknown": int(len(rows) - len(good)),
             "output": str(out), "model_run": rt.model_run, "seconds": round(time.perf_counter() - t0, 3)}

@@ -42,7 +42,8 @@ class DdiRuntime:
     type_counts: np.ndarray  # N x 172: per type, as drug1 then as drug2 (ddi.tsv orientation)
     grade_counts: np.ndarray  # N x 3: DDInter Major/Moderate/Minor partners
     in_profile: np.ndarray  # N bool: the drug is in the 86-type training pairs
-    known: dict[tuple[int, int], np.ndarray]  # unordered pair -> 87-vector of curated types (+ none flag)
+    known_keys: np.ndarray  # sorted i * N + j (i < j) of the curated 86-type pairs
+    known_rows: np.ndarray  # their 87-vectors: multi-hot of curated types (+ a 'none' column)
 
     @classmethod
     def load(cls, folder: Path) -> DdiRuntime:
@@ -56,18 +57,17 @@ class DdiRuntime:
             type_w, sev_w, any_w = (split_weights(z, p) for p in PREFIXES)
             kp = z["known_pairs"]
             counts, grades, inprof = z["type_counts"], z["grade_counts"], z["in_profile"].astype(bool)
-        known: dict[tuple[int, int], np.ndarray] = {}
-        for a, b, t in kp.tolist():
-            key = (a, b) if a < b else (b, a)
-            v = known.get(key)
-            if v is None:
-                v = known[key] = np.zeros(N_TYPES + 1, np.float32)
-            v[t] = 1
         drugs = meta["drugs"]
+        n = len(drugs)
+        kp = kp.astype(np.int64)
+        keys = np.minimum(kp[:, 0], kp[:, 1]) * n + np.maximum(kp[:, 0], kp[:, 1])
+        uniq, inv = np.unique(keys, return_inverse=True)  # sorted unordered pairs, multi-hot of their types
+        rows = np.zeros((len(uniq), N_TYPES + 1), np.float32)
+        rows[inv, kp[:, 2]] = 1
         return cls(meta["model_run"], drugs, {d: i for i, d in enumerate(drugs)},
                    {int(k): v for k, v in meta["templates"].items()}, type_w, sev_w, any_w,
                    float(meta["type_temperature"]), float(meta["sev_temperature"]), float(meta["major_threshold"]),
-                   tuple(meta["any_platt"]), counts, grades, inprof, known)
+                   tuple(meta["any_platt"]), counts, grades, inprof, uniq, rows)
 
     # -- batch predictions ----------------------------------------------------------------------------------
     def type_proba(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -77,14 +77,17 @@ class DdiRuntime:
     def pair_type_features(self, a: np.ndarray, b: np.ndarray, type_prob: np.ndarray | None = None) -> np.ndarray:
         """Curated types of each pair (multi-hot); pairs without one get their predicted type (one-hot)."""
         t = np.zeros((len(a), N_TYPES + 1), np.float32)
-        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            v = self.known.get((x, y) if x < y else (y, x))
-            if v is not None:
-                t[i] = v
-            elif type_prob is not None:
-                t[i, int(type_prob[i].argmax())] = 1
-            else:
-                t[i, N_TYPES] = 1
+        n = len(self.drugs)
+        keys = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
+        pos = np.searchsorted(self.known_keys, keys)
+        pos = np.minimum(pos, max(len(self.known_keys) - 1, 0))
+        hit = (self.known_keys[pos] == keys) if len(self.known_keys) else np.zeros(len(a), bool)
+        t[hit] = self.known_rows[pos[hit]]
+        miss = np.flatnonzero(~hit)
+        if type_prob is not None:
+            t[miss, type_prob[miss].argmax(axis=1)] = 1
+        else:
+            t[miss, N_TYPES] = 1
         return t
 
     def severity_proba(self, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
