@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.security import ANY_ROLE
-from api.services.qa import MAX_QUESTION, QAService, QAUnavailable
+from api.services.qa import MAX_QUESTION, QAService
 
 
 @asynccontextmanager
@@ -80,7 +80,4 @@ async def ask(request: Request, body: AskRequest) -> dict[str, Any]:
     read from the question; one typed, read-only catalogue query answers it; every answer carries the facts
     behind it with source and license. Out of scope, unknown or ambiguous entities: `abstained: true`."""
     svc: QAService = request.app.state.qa
-    try:
-        return await run_in_threadpool(svc.ask, body.question)
-    except QAUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return await run_in_threadpool(svc.ask, body.question)

@@ -14,10 +14,11 @@ from typing import Any
 from neo4j import Driver
 
 from api.services.db import DEFAULT_TIMEOUT, run_read
+from api.services.errors import ENCODER_MISSING
 from api.services.state import Services
 from gnn.qa.engine import QAEngine, gazetteer_query, relationship_types_query
 from gnn.qa.linker import Gazetteer
-from kg.errors import ConfigError, InvalidInput, MedKGError
+from kg.errors import ConfigError, InvalidInput, ModelUnavailable
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ VECTOR_QUERY = ("CALL db.index.vector.queryNodes($index, $k, $vec) YIELD node, s
                 "RETURN node.id AS id, node.name AS name, 2 * score - 1 AS cosine")
 
 
-class QAUnavailable(MedKGError):
+class QAUnavailable(ModelUnavailable):
     """No trained intent classifier (or no encoder for one that needs it): the message says what to do."""
 
 
@@ -64,7 +65,7 @@ class QAService:
 
                 encoder = get_encoder()
                 torch.set_num_threads(1)  # one short sentence per request: more threads only add contention
-            except Exception as exc:  # package or files missing
+            except ENCODER_MISSING as exc:  # package or files missing
                 raise QAUnavailable(f"question answering needs the text encoder: {exc}") from exc
         gaz = Gazetteer(self._read(gazetteer_query(), {}, GAZETTEER_TIMEOUT))
         types = {r["type"] for r in self._read(relationship_types_query(), {})}
@@ -102,7 +103,7 @@ class QAService:
         def work() -> None:
             try:
                 self.engine().ask("side effects of aspirin")
-            except Exception as exc:  # no model yet, Neo4j down: the first request reports it
+            except Exception as exc:  # outermost boundary of the warm-up thread: the first request reports it
                 log.info("qa engine not warmed: %s", exc)
 
         t = threading.Thread(target=work, name="medkg-qa-warm", daemon=True)

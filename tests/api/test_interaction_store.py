@@ -44,6 +44,8 @@ def service(built_graph: object, settings: Settings, driver) -> InteractionServi
     build = services.interactions.builds.current()
     assert build.build_id is not None
     get_store(driver, settings.neo4j_database, build.build_id)
+    if services.interactions.predictions is not None:
+        services.interactions.predictions.runtime()  # the app loads the ddi model at start, in the background
     return services.interactions
 
 
