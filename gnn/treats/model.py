@@ -58,11 +58,12 @@ class TreatsGNN(nn.Module):
         for emb in self.embed.values():
             nn.init.normal_(emb.weight, std=config.init_std)
         self.project = nn.ModuleDict({t: nn.Linear(d, h, bias=False) for t, d in feature_dims.items()})
-        warnings.filterwarnings("ignore", message="There exist node types")  # by design, see module doc
-        self.convs = nn.ModuleList(
-            HeteroConv({et: GATConv((h, h), h, heads=config.heads, concat=False, add_self_loops=False)
-                        for et in metadata[1] if et[2] in (DRUG, DISEASE)}, aggr="sum")
-            for _ in range(config.layers))
+        with warnings.catch_warnings():  # scoped: untouched node types are by design (see module doc)
+            warnings.filterwarnings("ignore", message="There exist node types")
+            self.convs = nn.ModuleList(
+                HeteroConv({et: GATConv((h, h), h, heads=config.heads, concat=False, add_self_loops=False)
+                            for et in metadata[1] if et[2] in (DRUG, DISEASE)}, aggr="sum")
+                for _ in range(config.layers))
         self.rel = nn.Parameter(torch.ones(h))
         self.deg = nn.Parameter(torch.ones(2))  # starts as the log degree prior
         self.bias = nn.Parameter(torch.zeros(1))
