@@ -8,8 +8,10 @@ matrix products); without a trained run the check answers exactly as before, `pr
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from api.services.errors import UNREADABLE_ARTEFACT
 log = logging.getLogger(__name__)
 
 LABEL = "predicted, not from a source"
+CACHE_PAIRS = 200_000  # predictions kept per process (LRU), about 1 KB each
 LIKELY = 0.5
 
 
@@ -29,6 +32,9 @@ class PredictionService:
         self._rt: Any = None
         self._tried = False
         self._lock = threading.Lock()
+        # a pair's prediction depends only on the run and the two drugs: the same pairs recur across checks
+        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         # load in the background from the start (~1 s; the interaction store takes longer), so that the
         # in-memory check never waits for it
         threading.Thread(target=self.runtime, name="medkg-ddi-model", daemon=True).start()
@@ -72,10 +78,44 @@ class PredictionService:
         if rt is None:
             return
         idx = rt.index
-        graded = [p for p in interactions if p["severity"] == "not graded"
-                  and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx]
-        uncovered = [p for p in quiet if p["status"] == "not covered"
-                     and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx]
+        graded = self._uncached(rt, "graded", [p for p in interactions if p["severity"] == "not graded"
+                                               and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
+        uncovered = self._uncached(rt, "uncovered", [p for p in quiet if p["status"] == "not covered"
+                                                     and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
+        try:
+            self._score(rt, graded, uncovered)
+        finally:
+            self._remember(rt, "graded", graded)
+            self._remember(rt, "uncovered", uncovered)
+
+    @staticmethod
+    def _key(rt: Any, kind: str, p: dict) -> tuple:
+        a, b = p["drug_a"], p["drug_b"]
+        return (rt.model_run, kind, a["id"], a["name"], b["id"], b["name"])
+
+    def _uncached(self, rt: Any, kind: str, pairs: list[dict]) -> list[dict]:
+        """Pairs whose prediction is not cached yet; cached ones get theirs (a copy: answers are mutable)."""
+        todo = []
+        with self._cache_lock:
+            for p in pairs:
+                hit = self._cache.get(self._key(rt, kind, p))
+                if hit is None:
+                    todo.append(p)
+                else:
+                    self._cache.move_to_end(self._key(rt, kind, p))
+                    p["predicted"] = copy.deepcopy(hit)
+        return todo
+
+    def _remember(self, rt: Any, kind: str, pairs: list[dict]) -> None:
+        with self._cache_lock:
+            for p in pairs:
+                if p.get("predicted"):
+                    self._cache[self._key(rt, kind, p)] = copy.deepcopy(p["predicted"])
+            while len(self._cache) > CACHE_PAIRS:
+                self._cache.popitem(last=False)
+
+    def _score(self, rt: Any, graded: list[dict], uncovered: list[dict]) -> None:
+        idx = rt.index
         if graded:
             a = np.array([idx[p["drug_a"]["id"]] for p in graded])
             b = np.array([idx[p["drug_b"]["id"]] for p in graded])

@@ -102,3 +102,21 @@ def test_predictions_off_keeps_the_old_answer(pclient: TestClient) -> None:
 def test_payload_validates_against_the_response_model(pclient: TestClient) -> None:
     body = pclient.post("/interactions/check", json={"drugs": EXAMPLE}).json()
     assert json.loads(to_json(body)) == json.loads(CheckResponse.model_validate(body).model_dump_json())
+
+
+def test_repeated_pairs_are_served_from_the_prediction_cache(pclient: TestClient, monkeypatch) -> None:
+    """A pair's prediction depends only on the run and the two drugs: the second check of the same list gives
+    the same predictions without scoring again, and mutating one answer does not leak into the next."""
+    first = pclient.post("/interactions/check", json={"drugs": EXAMPLE}).json()
+    service = pclient.app.state.services.interactions.predictions
+    rt = service.runtime()
+
+    def refuse(*_a, **_k):
+        raise AssertionError("a cached pair was scored again")
+
+    monkeypatch.setattr(rt, "severity_proba", refuse)
+    monkeypatch.setattr(rt, "type_proba", refuse)
+    second = pclient.post("/interactions/check", json={"drugs": EXAMPLE}).json()
+    pairs = lambda body: {(p["drug_a"]["id"], p["drug_b"]["id"]): p["predicted"]  # noqa: E731
+                          for p in body["interactions"] + body["no_interaction"]}
+    assert pairs(second) == pairs(first) and any(v is not None for v in pairs(first).values())
