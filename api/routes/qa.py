@@ -18,8 +18,12 @@ from api.services.qa import MAX_QUESTION, QAService
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.qa = QAService(app.state.settings, app.state.driver, app.state.services)
-    app.state.qa.warm()  # gazetteer and model in the background; never fails start-up
-    yield
+    warming = app.state.qa.warm()  # gazetteer and model in the background; never fails start-up
+    try:
+        yield
+    finally:
+        # the app closes the driver after this: a warm-up query still running on it would race the close
+        warming.join(timeout=120)
 
 
 router = APIRouter(tags=["ask"], lifespan=lifespan, dependencies=[Depends(ANY_ROLE)])
