@@ -149,7 +149,7 @@ class Neo4jServer:
         if self.password_file.exists():
             return self.password_file.read_text().strip()
         self.home.mkdir(parents=True, exist_ok=True)
-        pw = secrets.token_urlsafe(18)
+        pw = "m" + secrets.token_urlsafe(18)  # never a leading '-': neo4j-admin would read it as an option
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(pw + "\n")

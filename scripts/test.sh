@@ -11,7 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 export MEDKG_TEST_TMP=$(mktemp -d /tmp/medkg-test.XXXXXX)
 export MEDKG_HOME=$MEDKG_TEST_TMP
-export NEO4J_PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')
+export NEO4J_PASSWORD=$(.venv/bin/python -c 'import secrets; print("m" + secrets.token_urlsafe(18))')
 cleanup() {
   .venv/bin/medkg neo4j stop --home "$MEDKG_TEST_TMP/neo4j" >/dev/null 2>&1 || true
   rm -rf "$MEDKG_TEST_TMP"
