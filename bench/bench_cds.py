@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from api.security import KeyStore
-from bench.bench_interactions import _exchange, _free_port, _percentile, _start_api
+from bench.bench_interactions import _free_port, _percentile, _start_api, load
 from tests.api.fhir_builders import allergy, condition, hook_request, medication_request
 
 # ten current medications as Synthea writes them (RxNorm product codes the graph maps to DrugBank ingredients)
@@ -58,30 +58,6 @@ def _request(port: int, headers: dict, path: str, body: dict) -> bytes:
     head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
             f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-async def _level(port: int, request: bytes, clients: int, total: int, max_seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = sent = 0
-    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
-    deadline = time.perf_counter() + max_seconds
-
-    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal errors, sent
-        while sent < total and time.perf_counter() < deadline:
-            sent += 1
-            t0 = time.perf_counter()
-            status = await _exchange(reader, writer, request)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            errors += status != 200
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(r, w) for r, w in conns))
-    wall = time.perf_counter() - start
-    for _, writer in conns:
-        writer.close()
-    return {"p50_ms": statistics.median(latencies), "p99_ms": _percentile(latencies, 0.99),
-            "throughput_rps": len(latencies) / wall, "requests": len(latencies), "errors": errors}
 
 
 def in_process(n: int) -> dict:
@@ -175,7 +151,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for clients in levels:
                 for name in ("check", "cds"):
-                    runs[clients][name].append(asyncio.run(_level(port, requests[name], clients, args.requests,
+                    runs[clients][name].append(asyncio.run(load(port, [requests[name]], clients, args.requests,
                                                                   args.max_seconds)))
     finally:
         proc.terminate()

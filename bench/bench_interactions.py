@@ -78,12 +78,11 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(lines[0].split()[1])
 
 
-async def _api_level(port: int, headers: dict, lists: list[list[str]], clients: int, total: int,
-                     max_seconds: float) -> dict:
+async def load(port: int, requests: list[bytes], clients: int, total: int, max_seconds: float) -> dict:
+    """`clients` keep-alive connections send `requests` in turn until `total` are answered or time runs out."""
     latencies: list[float] = []
     errors = 0
     sent = 0
-    requests = [_request_bytes(port, headers, drugs) for drugs in lists]
     conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
     deadline = time.perf_counter() + max_seconds
 
@@ -103,6 +102,11 @@ async def _api_level(port: int, headers: dict, lists: list[list[str]], clients: 
     for _, writer in conns:
         writer.close()
     return _summary(latencies, wall, errors)
+
+
+async def _api_level(port: int, headers: dict, lists: list[list[str]], clients: int, total: int,
+                     max_seconds: float) -> dict:
+    return await load(port, [_request_bytes(port, headers, drugs) for drugs in lists], clients, total, max_seconds)
 
 
 def _direct_level(driver, database: str, id_lists: list[list[str]], clients: int, total: int,
