@@ -28,6 +28,10 @@ class DdiConfig(FamilyConfig):
     hidden: int = 256
     dropout: float = 0.3
     epochs: int = 5
+    type_embedding: bool = True  # a learned vector per drug and role in the type model's first layer
+    emb_dropout: float = 0.0  # training: drop a drug's embedding with this probability
+    class_weight_power: float = 0.0  # type loss weights (1 / class frequency) ** power; 0 = plain cross-entropy
+    logit_adjust: bool = True  # type: subtract tau * log prior, tau chosen on validation (rare types)
     baseline_epochs: int = 3
     severity_epochs: int = 6
     any_epochs: int = 3

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Batch = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+# a batch: (x_a, x_b, pair features or None) plus, for a net with per-drug embeddings, the drug indices (a, b)
+Batch = Callable[[np.ndarray, bool], tuple]
 
 
 @dataclass
@@ -24,6 +25,8 @@ class NetSpec:
     h2: int = 256
     dropout: float = 0.3
     symmetric: bool = False
+    n_drugs: int = 0  # > 0: a learned embedding per drug and role, added to the first layer (transductive)
+    emb_dropout: float = 0.0  # training: drop a drug's whole embedding with this probability (new drugs have none)
 
 
 def make_net(spec: NetSpec):
@@ -36,13 +39,26 @@ def make_net(spec: NetSpec):
             self.wa = nn.Linear(spec.d_in, spec.h1)
             self.wb = self.wa if spec.symmetric else nn.Linear(spec.d_in, spec.h1, bias=False)
             self.wt = nn.Linear(spec.d_pair, spec.h1, bias=False) if spec.d_pair else None
+            if spec.n_drugs:  # zero-initialised: a drug never seen in training adds nothing
+                self.ea = nn.Embedding(spec.n_drugs, spec.h1)
+                self.eb = nn.Embedding(spec.n_drugs, spec.h1)
+                nn.init.zeros_(self.ea.weight)
+                nn.init.zeros_(self.eb.weight)
             self.head = nn.Sequential(nn.ReLU(), nn.Dropout(spec.dropout), nn.Linear(spec.h1, spec.h2), nn.ReLU(),
                                       nn.Dropout(spec.dropout), nn.Linear(spec.h2, spec.out))
 
-        def forward(self, xa: torch.Tensor, xb: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
+        def forward(self, xa: torch.Tensor, xb: torch.Tensor, t: torch.Tensor | None,
+                    ia: torch.Tensor | None = None, ib: torch.Tensor | None = None) -> torch.Tensor:
             h = self.wa(xa) + (self.wb(xb) if not spec.symmetric else self.wa(xb))
             if self.wt is not None and t is not None:
                 h = h + self.wt(t)
+            if spec.n_drugs and ia is not None and ib is not None:
+                ea, eb = self.ea(ia), self.eb(ib)
+                if self.training and spec.emb_dropout:
+                    keep = 1.0 - spec.emb_dropout  # no rescaling: at prediction a new drug's embedding is 0
+                    ea = ea * (torch.rand(len(ia), 1) < keep)
+                    eb = eb * (torch.rand(len(ib), 1) < keep)
+                h = h + ea + eb
             return self.head(h)
 
     return PairNet()
@@ -76,8 +92,7 @@ def fit(spec: NetSpec, batch: Batch, y_train: np.ndarray, val_idx: tuple[Batch, 
         total = 0.0
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
-            xa, xb, t = batch(idx, True)
-            logits = net(torch.from_numpy(xa), torch.from_numpy(xb), None if t is None else torch.from_numpy(t))
+            logits = _forward(net, batch(idx, True))
             loss = loss_of(logits, torch.from_numpy(y_train[idx]))
             opt.zero_grad()
             loss.backward()
@@ -97,6 +112,14 @@ def fit(spec: NetSpec, batch: Batch, y_train: np.ndarray, val_idx: tuple[Batch, 
     return net, history
 
 
+def _forward(net, b: tuple):
+    import torch
+
+    xa, xb, t = b[:3]
+    ids = [torch.from_numpy(np.asarray(i, np.int64)) for i in b[3:5]] if len(b) >= 5 else [None, None]
+    return net(torch.from_numpy(xa), torch.from_numpy(xb), None if t is None else torch.from_numpy(t), *ids)
+
+
 def predict_logits(net, batch: Batch, n: int, chunk: int = 8192) -> np.ndarray:
     import torch
 
@@ -105,9 +128,7 @@ def predict_logits(net, batch: Batch, n: int, chunk: int = 8192) -> np.ndarray:
     with torch.no_grad():
         for s in range(0, n, chunk):
             idx = np.arange(s, min(n, s + chunk))
-            xa, xb, t = batch(idx, False)
-            out.append(net(torch.from_numpy(xa), torch.from_numpy(xb),
-                           None if t is None else torch.from_numpy(t)).numpy())
+            out.append(_forward(net, batch(idx, False)).numpy())
     net.train()
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
@@ -117,7 +138,10 @@ def export(net, spec: NetSpec, drug_x: np.ndarray) -> dict[str, np.ndarray]:
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
     wa, ba = sd["wa.weight"], sd["wa.bias"]
     wb = wa if spec.symmetric else sd["wb.weight"]
-    out = {"pa": drug_x @ wa.T + ba, "pb": drug_x @ wb.T, "w2": sd["head.2.weight"].T.copy(),
+    pa, pb = drug_x @ wa.T + ba, drug_x @ wb.T
+    if spec.n_drugs:  # the embeddings fold into the per-drug tables: serving cost unchanged
+        pa, pb = pa + sd["ea.weight"], pb + sd["eb.weight"]
+    out = {"pa": pa, "pb": pb, "w2": sd["head.2.weight"].T.copy(),
            "b2": sd["head.2.bias"], "w3": sd["head.5.weight"].T.copy(), "b3": sd["head.5.bias"]}
     if spec.d_pair:
         out["wt"] = sd["wt.weight"].T.copy()

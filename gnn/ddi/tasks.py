@@ -66,9 +66,40 @@ class TypeModel:
     weights: dict[str, np.ndarray]
     temperature: float
     history: list[float] = field(default_factory=list)
+    tau: float = 0.0  # logit adjustment folded into the output bias (b3 -= tau * log prior)
 
     def proba(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return softmax(np_logits(self.weights, a, b) / self.temperature)
+
+
+TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def log_prior(y: np.ndarray, classes: int = N_TYPES) -> np.ndarray:
+    """log class frequencies of the training labels (add-one smoothed: a class absent from training stays finite)."""
+    c = np.bincount(y, minlength=classes).astype(np.float64) + 1.0
+    return np.log(c / c.sum()).astype(np.float32)
+
+
+def adjust_logits(logits: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
+    """Post-hoc logit adjustment (Menon et al. 2021): subtract tau * log prior, favouring rare classes."""
+    return logits - np.float32(tau) * prior
+
+
+def choose_tau(logits: np.ndarray, y: np.ndarray, prior: np.ndarray, taus: tuple[float, ...] = TAUS,
+               max_accuracy_loss: float = 0.005) -> tuple[float, list[dict[str, float]]]:
+    """The tau with the best validation macro-F1 among those losing at most `max_accuracy_loss` accuracy
+    against tau = 0; returns it with the grid's validation figures."""
+    from sklearn.metrics import f1_score
+
+    grid = []
+    for tau in taus:
+        pred = adjust_logits(logits, prior, tau).argmax(axis=1)
+        grid.append({"tau": tau, "accuracy": float((pred == y).mean()),
+                     "macro_f1": float(f1_score(y, pred, average="macro", labels=np.unique(y), zero_division=0))})
+    base = grid[0]["accuracy"]
+    ok = [g for g in grid if g["accuracy"] >= base - max_accuracy_loss] or grid[:1]
+    return max(ok, key=lambda g: g["macro_f1"])["tau"], grid
 
 
 def type_profile(n: int, d1: np.ndarray, d2: np.ndarray, y: np.ndarray, k: int, seed: int) -> Profile:
@@ -95,24 +126,38 @@ def train_type(d1: np.ndarray, d2: np.ndarray, y: np.ndarray, graph: np.ndarray,
                        np.zeros(len(tr), np.int64), np.zeros(len(tr), np.int64))
     xall = drug_matrix(prof, graph) if use_profile else graph.astype(np.float32)
 
+    emb = use_profile and cfg.type_embedding
+
     def train_batch(idx: np.ndarray, training: bool):
         if not use_profile:
             return graph[d1[tr][idx]], graph[d2[tr][idx]], None
         ia, ib = d1[tr][idx], d2[tr][idx]
         return (example_features(prof, graph, ia, prof.corr_a[idx], prof.cnt_a[idx]),
-                example_features(prof, graph, ib, prof.corr_b[idx], prof.cnt_b[idx]), None)
+                example_features(prof, graph, ib, prof.corr_b[idx], prof.cnt_b[idx]), None, ia, ib)
 
     def val_batch(idx: np.ndarray, training: bool):
-        return xall[d1[va][idx]], xall[d2[va][idx]], None
+        ia, ib = d1[va][idx], d2[va][idx]
+        return xall[ia], xall[ib], None, ia, ib
 
     spec = NetSpec(d_in=xall.shape[1], d_pair=0, out=N_TYPES, h1=cfg.hidden, h2=cfg.hidden // 2,
-                   dropout=cfg.dropout)
+                   dropout=cfg.dropout, n_drugs=n if emb else 0,
+                   emb_dropout=cfg.emb_dropout)
+    cw = None
+    if use_profile and cfg.class_weight_power:
+        freq = np.bincount(y[tr], minlength=N_TYPES).astype(np.float64)
+        cw = (freq.sum() / np.maximum(freq, 1) / N_TYPES) ** cfg.class_weight_power
     net, hist = fit(spec, train_batch, y[tr], (val_batch, y[va]), epochs=cfg.epochs if use_profile else
-                    cfg.baseline_epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=seed, progress=progress,
-                    desc=desc)
+                    cfg.baseline_epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=seed, class_weight=cw,
+                    progress=progress, desc=desc)
     w = export(net, spec, xall)
     vlog = np_logits(w, d1[va], d2[va])
-    return TypeModel(w, temperature(vlog, y[va]), hist)
+    tau = 0.0
+    if use_profile and cfg.logit_adjust:
+        prior = log_prior(y[tr])
+        tau, _ = choose_tau(vlog, y[va], prior)
+        w["b3"] = (w["b3"] - np.float32(tau) * prior).astype(np.float32)  # folded in: serving unchanged
+        vlog = adjust_logits(vlog, prior, tau)
+    return TypeModel(w, temperature(vlog, y[va]), hist, tau)
 
 
 def frequency_baseline(n: int, d1: np.ndarray, d2: np.ndarray, y: np.ndarray, tr: np.ndarray,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,17 @@ import pytest
 
 from gnn.ddi.family import DdiFamily
 from gnn.ddi.features import build_profile, drug_matrix, example_features
+from gnn.ddi.model import NetSpec, export, make_net, np_logits
 from gnn.ddi.predict_tsv import HEADER, predict_file
-from gnn.ddi.tasks import drug_split, major_threshold, pair_split
+from gnn.ddi.tasks import (
+    adjust_logits,
+    choose_tau,
+    drug_split,
+    log_prior,
+    major_threshold,
+    pair_split,
+    train_type,
+)
 from kg.errors import ConfigError
 from tests.gnn.family_contract import check_family
 
@@ -98,3 +108,73 @@ def test_major_threshold_reaches_the_asked_recall() -> None:
     thr = major_threshold(p, is_major, 0.75)
     assert thr == pytest.approx(0.7)
     assert (p[is_major] >= thr).mean() >= 0.75
+
+
+def test_logit_adjustment_moves_the_argmax_to_the_rare_class_as_tau_grows() -> None:
+    prior = log_prior(np.array([0] * 90 + [1] * 10), classes=2)  # class 1 is rare
+    z = np.array([[3.0, 1.5]], np.float32)
+    margins = [float(np.diff(adjust_logits(z, prior, tau))[0, 0]) for tau in (0.0, 0.5, 1.0, 1.5)]
+    assert margins == sorted(margins) and margins[0] == pytest.approx(-1.5)
+    assert [int(adjust_logits(z, prior, tau).argmax()) for tau in (0.0, 0.5, 1.0)] == [0, 0, 1]
+
+
+def test_choose_tau_takes_the_best_validation_macro_f1_within_the_accuracy_budget() -> None:
+    prior = np.log(np.array([0.9, 0.1], np.float32))
+    # 10 rare-class examples just below the decision boundary, 20 common ones a little further, 70 far away
+    z = np.array([[1.0, 0.5]] * 10 + [[1.0, 0.0]] * 20 + [[5.0, 0.0]] * 70, np.float32)
+    y = np.array([1] * 10 + [0] * 90)
+    tau, grid = choose_tau(z, y, prior, taus=(0.0, 0.25, 0.5))
+    assert tau == 0.25
+    assert [g["accuracy"] for g in grid] == pytest.approx([0.9, 1.0, 0.8])
+    assert grid[1]["macro_f1"] == pytest.approx(1.0) and grid[0]["macro_f1"] < 0.5
+    # a tau that gains macro-F1 but costs more accuracy than allowed is not taken
+    z2 = np.array([[1.0, 0.5]] * 10 + [[1.0, 0.48]] * 12 + [[5.0, 0.0]] * 78, np.float32)
+    tau2, grid2 = choose_tau(z2, y, prior, taus=(0.0, 0.25), max_accuracy_loss=0.01)
+    assert grid2[1]["macro_f1"] > grid2[0]["macro_f1"] and grid2[1]["accuracy"] < grid2[0]["accuracy"] - 0.01
+    assert tau2 == 0.0
+
+
+def test_per_drug_embeddings_fold_into_the_served_tables() -> None:
+    """With learned per-drug embeddings the numpy path (two row lookups) equals the torch forward pass."""
+    import torch
+
+    spec = NetSpec(d_in=5, d_pair=0, out=4, h1=8, h2=6, n_drugs=7)
+    net = make_net(spec)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        net.ea.weight.normal_()
+        net.eb.weight.normal_()
+    net.eval()
+    x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
+    a, b = np.array([0, 3, 6]), np.array([1, 3, 2])
+    with torch.no_grad():
+        want = net(torch.from_numpy(x[a]), torch.from_numpy(x[b]), None, torch.from_numpy(a),
+                   torch.from_numpy(b)).numpy()
+    got = np_logits(export(net, spec, x), a, b)
+    assert got == pytest.approx(want, abs=1e-5)
+    assert not np.allclose(got, np_logits(export(net, spec, x), b, a))  # the roles differ
+
+
+def test_held_out_labels_do_not_reach_their_predictions(tmp_path: Path) -> None:
+    """Shuffling the test pairs' labels leaves the type model's test predictions unchanged: neither the
+    profile, the per-drug embeddings, the logit adjustment nor the temperature sees a held-out pair's row."""
+    from gnn.ddi.data import read_pairs
+    from gnn.ddi.features import graph_block
+    from gnn.ddi.fixture import write_fixture
+
+    fam = DdiFamily()
+    cfg = fam.tiny_config(tmp_path / "art", tmp_path)
+    assert cfg.type_embedding and cfg.logit_adjust
+    pt = read_pairs(cfg.data_dir)
+    _, facts = write_fixture(tmp_path)
+    graph = graph_block(pt.drugs, json.loads(facts.read_text())["tokens"], 4, 0)
+    tr, va, te = pair_split(len(pt.y), 0)
+    shuffled = pt.y.copy()
+    shuffled[te] = (pt.y[te] + 1 + np.arange(len(te))) % 86  # every held-out label changed
+    runs = [train_type(pt.d1, pt.d2, y, graph, tr, va, cfg, 0) for y in (pt.y, shuffled)]
+    p0, p1 = (m.proba(pt.d1[te], pt.d2[te]) for m in runs)
+    assert p0 == pytest.approx(p1, abs=1e-6)
+    # the same check on the labels the model is tuned on does change them (the test can fail)
+    tuned = pt.y.copy()
+    tuned[tr] = (pt.y[tr] + 1) % 86
+    assert not np.allclose(train_type(pt.d1, pt.d2, tuned, graph, tr, va, cfg, 0).proba(pt.d1[te], pt.d2[te]), p0)
