@@ -27,6 +27,7 @@ class NetSpec:
     symmetric: bool = False
     n_drugs: int = 0  # > 0: a learned embedding per drug and role, added to the first layer (transductive)
     emb_dropout: float = 0.0  # training: drop a drug's whole embedding with this probability (new drugs have none)
+    bilinear: bool = False  # add (U·x_a) * (V·x_b) to the first layer: a multiplicative pair term, still per drug
 
 
 def make_net(spec: NetSpec):
@@ -44,6 +45,9 @@ def make_net(spec: NetSpec):
                 self.eb = nn.Embedding(spec.n_drugs, spec.h1)
                 nn.init.zeros_(self.ea.weight)
                 nn.init.zeros_(self.eb.weight)
+            if spec.bilinear:
+                self.ua = nn.Linear(spec.d_in, spec.h1)
+                self.ub = nn.Linear(spec.d_in, spec.h1)
             self.head = nn.Sequential(nn.ReLU(), nn.Dropout(spec.dropout), nn.Linear(spec.h1, spec.h2), nn.ReLU(),
                                       nn.Dropout(spec.dropout), nn.Linear(spec.h2, spec.out))
 
@@ -59,6 +63,8 @@ def make_net(spec: NetSpec):
                     ea = ea * (torch.rand(len(ia), 1) < keep)
                     eb = eb * (torch.rand(len(ib), 1) < keep)
                 h = h + ea + eb
+            if spec.bilinear:
+                h = h + self.ua(xa) * self.ub(xb)
             return self.head(h)
 
     return PairNet()
@@ -145,12 +151,17 @@ def export(net, spec: NetSpec, drug_x: np.ndarray) -> dict[str, np.ndarray]:
            "b2": sd["head.2.bias"], "w3": sd["head.5.weight"].T.copy(), "b3": sd["head.5.bias"]}
     if spec.d_pair:
         out["wt"] = sd["wt.weight"].T.copy()
+    if spec.bilinear:
+        out["qa"] = drug_x @ sd["ua.weight"].T + sd["ua.bias"]
+        out["qb"] = drug_x @ sd["ub.weight"].T + sd["ub.bias"]
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
 def np_logits(w: dict[str, np.ndarray], a: np.ndarray, b: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
     """Logits for drug-index arrays a, b (and pair features t) from exported weights."""
     h = w["pa"][a] + w["pb"][b]
+    if "qa" in w:
+        h += w["qa"][a] * w["qb"][b]
     if t is not None and "wt" in w:
         h += t.astype(np.float32) @ w["wt"]
     np.maximum(h, 0, out=h)
