@@ -32,6 +32,7 @@ def _type_seed(p, cfg, seed: int, rows: dict, notes: dict, progress: bool) -> No
         a, b, y = pt.d1[te], pt.d2[te], pt.y[te]
         m = train_type(pt.d1, pt.d2, pt.y, p.graph, tr, va, cfg, seed, progress=progress, desc=f"type {split}")
         rows[f"profile MLP · {split} split"].append(multiclass_metrics(m.proba(a, b), y))
+        notes[f"{split} split logit adjustment tau, chosen on validation (seed {seed})"] = m.tau
         freq = frequency_baseline(n, pt.d1, pt.d2, pt.y, tr)
         rows[f"per-drug frequency · {split} split"].append(multiclass_metrics(frequency_proba(freq, a, b), y))
         f = train_type(pt.d1, pt.d2, pt.y, p.graph, tr, va, cfg, seed, use_profile=False, progress=progress,

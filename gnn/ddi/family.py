@@ -25,13 +25,14 @@ class DdiConfig(FamilyConfig):
     limit: int = 0  # first N rows of ddi.tsv (0 = all)
     svd_dim: int = 128
     graph_dim: int = 64
-    hidden: int = 256
+    hidden: int = 256  # severity, any (half of it) and the feature-MLP baseline
+    type_hidden: int = 512  # the type model's first layer
     dropout: float = 0.3
-    epochs: int = 5
+    epochs: int = 8  # the type model
     type_embedding: bool = True  # a learned vector per drug and role in the type model's first layer
-    bilinear: bool = False  # type: a multiplicative (U·x_a) * (V·x_b) term in the first layer
+    bilinear: bool = True  # type: a multiplicative (U·x_a) * (V·x_b) term in the first layer
     emb_dropout: float = 0.0  # training: drop a drug's embedding with this probability
-    class_weight_power: float = 0.0  # type loss weights (1 / class frequency) ** power; 0 = plain cross-entropy
+    class_weight_power: float = 0.5  # type loss weights (1 / class frequency) ** power; 0 = plain cross-entropy
     logit_adjust: bool = True  # type: subtract tau * log prior, tau chosen on validation (rare types)
     baseline_epochs: int = 3
     severity_epochs: int = 6
@@ -161,6 +162,7 @@ class DdiFamily(ModelFamily):
         in_profile = np.zeros(n, bool)
         in_profile[np.unique(np.concatenate([pt.d1[tr], pt.d2[tr]]))] = True
         metrics = {"type_accuracy": tmet["accuracy"], "type_macro_f1": tmet["macro_f1"], "type_ece": tmet["ece"],
+                   "type_tau": tm.tau,
                    "severity_macro_f1": smet["macro_f1"], "severity_major_recall": smet["major_recall"],
                    "severity_major_precision": smet["major_precision"], "any_auroc": amet["auroc"],
                    "any_auprc": amet["auprc"], "split": "validation (10 % of pairs)"}
@@ -178,7 +180,7 @@ class DdiFamily(ModelFamily):
                   "in_profile": in_profile,
                   "known_pairs": np.stack([pt.d1, pt.d2, pt.y], axis=1).astype(np.int32)}
         meta = {"model_run": man.model_run, "drugs": p.drugs, "templates": {str(k): v for k, v in pt.templates.items()},
-                "type_temperature": tm.temperature, "sev_temperature": sm.temperature,
+                "type_temperature": tm.temperature, "type_tau": tm.tau, "sev_temperature": sm.temperature,
                 "major_threshold": sm.threshold, "any_platt": list(am.platt or (1.0, 0.0))}
 
         def write(out, folder: Path) -> None:
@@ -219,8 +221,8 @@ class DdiFamily(ModelFamily):
 
         data, facts = write_fixture(workdir)
         return DdiConfig(artifacts=artifacts, data_dir=data, graph_facts=facts, threads=1, svd_dim=8, graph_dim=4,
-                         hidden=32, epochs=3, baseline_epochs=2, severity_epochs=3, any_epochs=2, batch_size=64,
-                         write_back=False)
+                         hidden=32, type_hidden=32, epochs=3, baseline_epochs=2, severity_epochs=3, any_epochs=2,
+                         batch_size=64, write_back=False)
 
     def tiny_predict_args(self, run_dir: Path, workdir: Path) -> argparse.Namespace:
         inp = workdir / "pairs.tsv"

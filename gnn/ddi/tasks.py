@@ -138,7 +138,8 @@ def train_type(d1: np.ndarray, d2: np.ndarray, y: np.ndarray, graph: np.ndarray,
         ia, ib = d1[va][idx], d2[va][idx]
         return xall[ia], xall[ib], None, ia, ib
 
-    spec = NetSpec(d_in=xall.shape[1], d_pair=0, out=N_TYPES, h1=cfg.hidden, h2=cfg.hidden // 2,
+    width = cfg.type_hidden if use_profile else cfg.hidden
+    spec = NetSpec(d_in=xall.shape[1], d_pair=0, out=N_TYPES, h1=width, h2=width // 2,
                    dropout=cfg.dropout, n_drugs=n if emb else 0,
                    emb_dropout=cfg.emb_dropout, bilinear=use_profile and cfg.bilinear)
     cw = None
