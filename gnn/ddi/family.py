@@ -32,7 +32,7 @@ class DdiConfig(FamilyConfig):
     type_embedding: bool = True  # a learned vector per drug and role in the type model's first layer
     bilinear: bool = True  # type: a multiplicative (U·x_a) * (V·x_b) term in the first layer
     emb_dropout: float = 0.0  # training: drop a drug's embedding with this probability
-    class_weight_power: float = 0.5  # type loss weights (1 / class frequency) ** power; 0 = plain cross-entropy
+    class_weight_power: float = 0.25  # type loss weights (1 / class frequency) ** power; 0 = plain cross-entropy
     logit_adjust: bool = True  # type: subtract tau * log prior, tau chosen on validation (rare types)
     baseline_epochs: int = 3
     severity_epochs: int = 6
