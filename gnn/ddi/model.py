@@ -72,8 +72,9 @@ def make_net(spec: NetSpec):
 
 def fit(spec: NetSpec, batch: Batch, y_train: np.ndarray, val_idx: tuple[Batch, np.ndarray] | None, *,
         epochs: int, lr: float, batch_size: int, seed: int, weight_decay: float = 1e-5,
-        class_weight: np.ndarray | None = None, progress: bool = False, desc: str = "ddi"):
-    """Train with AdamW and cross-entropy (BCE when out == 1); keep the epoch with the best validation loss."""
+        class_weight: np.ndarray | None = None, progress: bool = False, desc: str = "ddi", patience: int = 2):
+    """Train with AdamW and cross-entropy (BCE when out == 1); keep the epoch with the best validation loss and
+    stop once `patience` epochs in a row did not improve it (the drug split's loss turns up early)."""
     import torch
     from torch.nn import functional as F
     from tqdm import tqdm
@@ -112,6 +113,8 @@ def fit(spec: NetSpec, batch: Batch, y_train: np.ndarray, val_idx: tuple[Batch, 
             bar.set_postfix(train=f"{total / len(y_train):.3f}", val=f"{vl:.3f}")
             if vl < best:
                 best, best_state = vl, {k: v.clone() for k, v in net.state_dict().items()}
+            elif len(history) - 1 - int(np.argmin(history)) >= patience:
+                break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
