@@ -35,6 +35,12 @@ class Recommendation(BaseModel):
     status: Literal["known", "predicted"]
     safety: list[dict[str, Any]] = Field(description="reasons the drug is unsafe for the patient (flag mode)")
     explanation: list[dict[str, Any]] = Field(description="strongest supporting paths, each edge with sources")
+    side_effects: dict[str, Any] | None = Field(
+        None, description="with `explain`: `recorded` = how many side effects a source records for the drug (count, "
+                          "sources); `predicted` = the side-effect model's top predictions of side effects NOT "
+                          "recorded, each `status: predicted`, `label: predicted, not from a source`, with "
+                          "probability, model run and why (similar drugs causing it, shared targets); never mixed "
+                          "with the recorded ones")
     score_drivers: dict[str, Any] | None = Field(
         None, description="what drove the score (ensemble models, with `explain`): `components` = each weighted "
                           "component's share w·z (z over the candidate drugs for this disease; they sum to the score "
@@ -65,6 +71,8 @@ def recommendations(
     top: int = Query(default=10, ge=1, le=100),
     safety: Literal["exclude", "flag"] = Query(default="exclude"),
     explain: bool = Query(default=True, description="include supporting paths (Cypher, adds latency)"),
+    side_effects: int = Query(default=5, ge=0, le=50,
+                              description="with `explain`: predicted side effects per drug (0: none)"),
 ) -> dict:
     """Ranked drugs for a disease; with `patient`, drugs with a Major interaction with a current medication,
     a contraindication for a mapped condition, or an allergy are excluded (or flagged) with the reason."""
@@ -75,4 +83,6 @@ def recommendations(
             raise HTTPException(status_code=403, detail=f"role {key.role!r} may not read patient data; "
                                 "recommendations for a patient need a clinician key")
         request.app.state.audit.record(key, "recommend", patient, disease=disease)
-    return service.recommend(disease, patient, top, safety, explain)  # no model: 503 (api/app.py)
+    slot = getattr(getattr(request.app.state, "sideeffects", None), "slot", None)
+    # no treats model: 503 (api/app.py); no side-effect model: recommendations without predicted side effects
+    return service.recommend(disease, patient, top, safety, explain, side_effects=slot, per_drug=side_effects)

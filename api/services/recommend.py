@@ -1,21 +1,28 @@
 """Drug recommendations for the API: the treats model's precomputed rankings, loaded at start-up (or on the
-first request after a model appears), never failing start-up: with no model the route answers 503."""
+first request after a model appears), never failing start-up: with no model the route answers 503.
+
+With explanations, each recommended drug also carries its side effects as two separate lists: how many are
+recorded (SIDER, with the source) and the side-effect model's top predictions, each labelled a prediction
+with probability and model run — never mixed with the recorded facts."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-import zipfile
 from pathlib import Path
+from typing import Any
 
 from api.services.db import Gateway
+from api.services.model_slot import ModelSlot
 from gnn.treats.recommend import Recommender, Safety, recommend
-from kg.errors import ConfigError, ModelUnavailable
+from kg.errors import ModelUnavailable
 from kg.settings import Settings
 
-log = logging.getLogger(__name__)
-RETRY_SECONDS = 10.0  # while no model is loadable, how often a request looks again
+PREDICTED_LABEL = "predicted, not from a source"
+RECORDED_SIDE_EFFECTS = """
+UNWIND $ids AS id
+MATCH (d:Drug {id: id})
+OPTIONAL MATCH (d)-[r:CAUSES]->(:SideEffect)
+RETURN d.id AS id, count(r) AS n, collect(DISTINCT r.sources) AS sources
+"""
 
 
 class RecommenderUnavailable(ModelUnavailable):
@@ -27,36 +34,53 @@ class RecommendService:
 
     def __init__(self, settings: Settings, db: Gateway | None, artifacts: Path | None = None) -> None:
         self.db = db  # the model code's queries (safety, explanations) run through the app's gateway
-        self.artifacts = artifacts or settings.medkg_artifacts
-        self._rec: Recommender | None = None
-        self._error = "not loaded yet"
-        self._tried = 0.0
-        self._lock = threading.Lock()
+        self.slot: ModelSlot[Recommender] = ModelSlot(
+            "treats", artifacts or settings.medkg_artifacts, RecommenderUnavailable,
+            "drug recommendation model", wrap=Recommender)
 
     def load(self) -> bool:
-        """Try to load the latest run; True on success. Errors are kept for the 503 message, never raised."""
-        with self._lock:
-            self._tried = time.monotonic()
-            try:
-                from gnn.pipeline.registry import get_family
-
-                self._rec = Recommender(get_family("treats").load(None, self.artifacts))
-                self._error = ""
-                log.info("treats model %s loaded in %.2f s", self._rec.model_run, self._rec.load_seconds)
-            except (ConfigError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-                self._rec, self._error = None, str(exc)
-                log.warning("no treats model: %s", exc)
-        return self._rec is not None
+        return self.slot.load()
 
     @property
     def recommender(self) -> Recommender:
-        if self._rec is None and time.monotonic() - self._tried > RETRY_SECONDS:
-            self.load()
-        if self._rec is None:
-            raise RecommenderUnavailable(f"drug recommendation model unavailable: {self._error} "
-                                         "(train one with `medkg train treats`)")
-        return self._rec
+        return self.slot.get()
 
-    def recommend(self, disease: str, patient: str | None, top: int, safety: Safety, explain: bool) -> dict:
-        return recommend(self.recommender, self.db, disease, patient_id=patient, top=top, safety=safety,
-                         with_explanations=explain)
+    def recommend(self, disease: str, patient: str | None, top: int, safety: Safety, explain: bool,
+                  side_effects: ModelSlot[Any] | None = None, per_drug: int = 5) -> dict:
+        """`side_effects`: the app's side-effect model slot; with `explain` and `per_drug` > 0 each drug gets
+        its recorded side-effect count and top predicted side effects."""
+        out = recommend(self.recommender, self.db, disease, patient_id=patient, top=top, safety=safety,
+                        with_explanations=explain)
+        if explain and per_drug > 0:
+            self.attach_side_effects(out["recommendations"], side_effects, per_drug)
+        return out
+
+    def attach_side_effects(self, items: list[dict[str, Any]], slot: ModelSlot[Any] | None, per_drug: int) -> None:
+        """Per drug: `side_effects = {recorded: {count, sources}, predicted: {model_run, basis, items}}`; the
+        predicted list leaves out recorded side effects and says when the model is unavailable."""
+        ids = [it["drug_id"] for it in items]
+        recorded = {r["id"]: r for r in self.db.read(RECORDED_SIDE_EFFECTS, {"ids": ids})} if self.db else {}
+        model, unavailable = None, "side-effect model not configured"
+        if slot is not None:
+            try:  # a model trained after start-up is picked up here (the slot retries at most every 10 s)
+                model = slot.get()
+            except ModelUnavailable as exc:
+                unavailable = str(exc)
+        for it in items:
+            rec = recorded.get(it["drug_id"], {})
+            sources = sorted({src for group in rec.get("sources") or [] for src in group or []})
+            entry: dict[str, Any] = {"recorded": {"count": rec.get("n", 0), "sources": sources}}
+            if model is None:
+                entry["predicted"] = {"available": False, "message": unavailable, "items": []}
+            elif it["drug_id"] not in model.pos:
+                entry["predicted"] = {"available": True, "model_run": model.model_run, "basis": "none",
+                                      "message": "no basis to predict: the drug is not in this model run's index",
+                                      "items": []}
+            else:
+                pred = model.predicted_side_effects(it["drug_id"], limit=per_drug, explain=True)
+                entry["predicted"] = {"available": True, "model_run": model.model_run, "basis": pred["basis"],
+                                      "label": PREDICTED_LABEL, "total": pred["total"],
+                                      "items": [p | {"label": PREDICTED_LABEL} for p in pred["items"]]}
+                if pred.get("message"):
+                    entry["predicted"]["message"] = pred["message"]
+            it["side_effects"] = entry

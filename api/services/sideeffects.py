@@ -7,10 +7,6 @@ The model is loaded at start-up (never failing it) and retried on a later reques
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +15,10 @@ from neo4j import Driver
 from api.services.db import run_read
 from api.services.graph_index import cached_index, get_index
 from api.services.lookup import DrugLookup
-from kg.errors import ConfigError, InvalidInput, ModelUnavailable, NotFound
+from api.services.model_slot import ModelSlot
+from kg.errors import InvalidInput, ModelUnavailable, NotFound
 from kg.settings import Settings
 
-log = logging.getLogger(__name__)
-RETRY_SECONDS = 10.0
 MAX_PAGE = 200
 
 RECORDED = """
@@ -45,35 +40,15 @@ class SideEffectService:
                  artifacts: Path | None = None) -> None:
         self.driver, self.lookup = driver, lookup
         self.database, self.key = settings.neo4j_database, settings.bolt_uri
-        self.artifacts = artifacts or settings.medkg_artifacts
-        self._model: Any = None
-        self._error = "not loaded yet"
-        self._tried = 0.0
-        self._lock = threading.Lock()
+        self.slot: ModelSlot[Any] = ModelSlot("side-effects", artifacts or settings.medkg_artifacts,
+                                              SideEffectModelUnavailable, "side-effect model")
 
     def load(self) -> bool:
-        """Try to load the latest run; True on success. Errors are kept for the 503 message, never raised."""
-        from gnn.pipeline.registry import get_family
-
-        with self._lock:
-            self._tried = time.monotonic()
-            try:
-                self._model = get_family("side-effects").load(None, self.artifacts)
-                self._error = ""
-                log.info("side-effect model %s loaded", self._model.model_run)
-            except (ConfigError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-                self._model, self._error = None, str(exc)
-                log.warning("no side-effect model: %s", exc)
-        return self._model is not None
+        return self.slot.load()
 
     @property
     def model(self) -> Any:
-        if self._model is None and time.monotonic() - self._tried > RETRY_SECONDS:
-            self.load()
-        if self._model is None:
-            raise SideEffectModelUnavailable(f"side-effect model unavailable: {self._error} "
-                                             "(train one with `medkg train side-effects`)")
-        return self._model
+        return self.slot.get()
 
     def _resolve(self, ref: str) -> tuple[str, Any]:
         index = cached_index(self.key, self.database) or get_index(self.driver, self.database, self.key)

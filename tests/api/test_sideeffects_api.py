@@ -143,3 +143,49 @@ def test_writeback_replaces_predicted_causes(model_dir, driver) -> None:
         from kg.db import write
 
         write(driver, "MATCH ()-[p:PREDICTED_CAUSES {model_run: $run}]->() DELETE p", run=man.model_run)
+
+
+def test_recommendations_carry_predicted_side_effects_apart_from_recorded(
+        model_dir, settings: Settings, api_keys: dict[str, str], driver) -> None:
+    """A recommendation explains each drug's side effects as two lists: the recorded count with its sources, and
+    the model's predictions (never a recorded one) labelled as predictions with probability and model run."""
+    import numpy as np
+
+    from tests.gnn.treats_helpers import write_fake_run
+
+    art, man, profiled, unprofiled, recorded = model_dir
+    drugs = [profiled, unprofiled[0], unprofiled[1], "DB00945"]  # profiled, inputs only, no inputs, not in the run
+    write_fake_run(art, drugs, ["DOID:9352"], np.array([[4.0, 3.0, 2.0, 1.0]]))
+    with _client(settings, art, api_keys["researcher"]) as c:
+        body = c.get("/recommendations", params={"disease": "DOID:9352", "top": 4, "side_effects": 3}).json()
+        plain = c.get("/recommendations", params={"disease": "DOID:9352", "top": 4, "side_effects": 0}).json()
+        unexplained = c.get("/recommendations", params={"disease": "DOID:9352", "top": 4, "explain": False}).json()
+    by = {r["drug_id"]: r["side_effects"] for r in body["recommendations"]}
+    assert list(by) == drugs
+    assert by[profiled]["recorded"]["count"] == len(recorded) and "hetionet" in by[profiled]["recorded"]["sources"]
+    pred = by[profiled]["predicted"]
+    assert pred["model_run"] == man.model_run and pred["basis"] == "profile" and 0 < len(pred["items"]) <= 3
+    assert not {p["side_effect_id"] for p in pred["items"]} & set(recorded)
+    assert all(p["status"] == "predicted" and p["label"] == "predicted, not from a source"
+               and 0 <= p["probability"] <= 1 and p["why"]["similar_drugs_causing_it"] for p in pred["items"])
+    assert by[unprofiled[0]]["recorded"]["count"] == 0 and by[unprofiled[0]]["predicted"]["basis"] == "inputs"
+    assert by[unprofiled[0]]["predicted"]["items"]
+    assert by[unprofiled[1]]["predicted"]["basis"] == "none" and by[unprofiled[1]]["predicted"]["items"] == []
+    outside = by["DB00945"]
+    assert outside["recorded"]["count"] > 0 and "not in this model run" in outside["predicted"]["message"]
+    assert all(r["side_effects"] is None for r in plain["recommendations"] + unexplained["recommendations"])
+
+
+def test_recommendations_without_side_effect_model_say_so(settings: Settings, api_keys: dict[str, str],
+                                                          tmp_path: Path, built_graph: object) -> None:
+    import numpy as np
+
+    from tests.gnn.treats_helpers import write_fake_run
+
+    write_fake_run(tmp_path, ["DB00331"], ["DOID:9352"], np.array([[1.0]]))
+    with _client(settings, tmp_path, api_keys["researcher"]) as c:
+        r = c.get("/recommendations", params={"disease": "DOID:9352", "top": 1})
+    assert r.status_code == 200, r.text
+    fx = r.json()["recommendations"][0]["side_effects"]
+    assert fx["recorded"]["count"] > 0  # metformin's SIDER profile is a source fact, served without the model
+    assert fx["predicted"]["available"] is False and "medkg train side-effects" in fx["predicted"]["message"]
