@@ -20,8 +20,8 @@ PREDICTED_LABEL = "predicted, not from a source"
 RECORDED_SIDE_EFFECTS = """
 UNWIND $ids AS id
 MATCH (d:Drug {id: id})
-OPTIONAL MATCH (d)-[r:CAUSES]->(:SideEffect)
-RETURN d.id AS id, count(r) AS n, collect(DISTINCT r.sources) AS sources
+OPTIONAL MATCH (d)-[r:CAUSES]->(s:SideEffect)
+RETURN d.id AS id, count(r) AS n, collect(DISTINCT r.sources) AS sources, collect(s.id) AS side_effects
 """
 
 
@@ -77,10 +77,13 @@ class RecommendService:
                                       "message": "no basis to predict: the drug is not in this model run's index",
                                       "items": []}
             else:
-                pred = model.predicted_side_effects(it["drug_id"], limit=per_drug, explain=True)
+                # the graph's recorded facts win over the model run's copy of the profile (a newer build may
+                # record more): a side effect recorded now is never offered as a prediction
+                seen = set(rec.get("side_effects") or [])
+                pred = model.predicted_side_effects(it["drug_id"], limit=per_drug + len(seen), explain=True)
+                fresh = [p | {"label": PREDICTED_LABEL} for p in pred["items"] if p["side_effect_id"] not in seen]
                 entry["predicted"] = {"available": True, "model_run": model.model_run, "basis": pred["basis"],
-                                      "label": PREDICTED_LABEL, "total": pred["total"],
-                                      "items": [p | {"label": PREDICTED_LABEL} for p in pred["items"]]}
+                                      "label": PREDICTED_LABEL, "items": fresh[:per_drug]}
                 if pred.get("message"):
                     entry["predicted"]["message"] = pred["message"]
             it["side_effects"] = entry

@@ -104,7 +104,7 @@ def test_health_reports_a_bug_as_500_with_request_id_not_as_neo4j_down(client: T
 def test_model_unavailable_is_503_with_its_message(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.services.recommend import RecommenderUnavailable
 
-    def unavailable(*_: object) -> None:
+    def unavailable(*_: object, **__: object) -> None:
         raise RecommenderUnavailable("drug recommendation model unavailable: test")
 
     monkeypatch.setattr(client.app.state.recommend, "recommend", unavailable)
