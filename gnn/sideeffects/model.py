@@ -51,8 +51,12 @@ class Neighbourhood:
     has: np.ndarray
 
 
-def neighbourhood(sim: np.ndarray, y_ref: sparse.csr_matrix, k: int, has: np.ndarray) -> Neighbourhood:
+def neighbourhood(sim: np.ndarray, y_ref: sparse.csr_matrix, k: int, has: np.ndarray,
+                  power: float = 1.0) -> Neighbourhood:
+    """The k nearest reference drugs vote with weight sim**power (power > 1 sharpens: the closest count most)."""
     w = top_k(sim, k)
+    if power != 1.0:
+        w.data **= power
     den = np.asarray(w.sum(axis=1)).ravel()
     num = np.asarray((w @ y_ref).toarray(), dtype=np.float32)
     share = np.divide(num, den[:, None], out=np.zeros_like(num), where=den[:, None] > 0)
@@ -102,7 +106,8 @@ class Stacker:
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     intercept: float = 0.0
     platt: tuple[float, float] = (1.0, 0.0)
-    kind: str = "learned"  # "learned" (logistic stacker) or "mean similarity" (fixed equal weights)
+    kind: str = "learned"  # "learned" (logistic stacker), "mean similarity" or "modality mean" (fixed weights)
+    power: float = 1.0  # neighbour weight = similarity**power ("modality mean" sharpens)
 
     def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float = 1.0) -> Stacker:
         from sklearn.linear_model import LogisticRegression
@@ -113,8 +118,14 @@ class Stacker:
         self.coef, self.intercept = lr.coef_.ravel().astype(np.float64), float(lr.intercept_[0])
         return self
 
+    def hoods(self, sims: Any) -> dict[str, Neighbourhood]:
+        """The neighbourhoods this stacker scores (a gnn.sideeffects.fit.QuerySims: its k and power)."""
+        return sims.hoods(self.k, power=self.power)
+
     def logit_matrix(self, hoods: dict[str, Neighbourhood], pop: np.ndarray) -> np.ndarray:
         """Logits of every (query, side effect) pair, without materialising the pair features."""
+        if self.kind == "modality mean":
+            return modality_mean(hoods, pop)
         q = next(iter(hoods.values())).share.shape[0]
         z = np.full((q, len(pop)), self.intercept, dtype=np.float64)
         i = 0
@@ -141,13 +152,24 @@ class Stacker:
     def to_dict(self) -> dict[str, Any]:
         return {"modalities": list(self.modalities), "k": self.k, "mean": self.mean.tolist(),
                 "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept,
-                "platt": list(self.platt), "kind": self.kind}
+                "platt": list(self.platt), "kind": self.kind, "power": self.power}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Stacker:
         return cls(tuple(d["modalities"]), int(d["k"]), np.asarray(d["mean"]), np.asarray(d["scale"]),
                    np.asarray(d["coef"]), float(d["intercept"]), (float(d["platt"][0]), float(d["platt"][1])),
-                   d.get("kind", "learned"))
+                   d.get("kind", "learned"), float(d.get("power", 1.0)))
+
+
+def modality_mean(hoods: dict[str, Neighbourhood], pop: np.ndarray) -> np.ndarray:
+    """The mean over the base similarities of each one's kNN share; a similarity the query lacks (or whose
+    neighbours are all at zero) stands in with popularity, so it neither helps nor drags; popularity breaks ties."""
+    base = [h for m, h in hoods.items() if m != "combined"]
+    total = np.zeros_like(base[0].share, dtype=np.float64)
+    for h in base:
+        ok = (h.has > 0) & (h.mean_sim > 0)
+        total += np.where(ok[:, None], h.share, pop[None, :])
+    return total / len(base) + 1e-3 * pop[None, :]
 
 
 def sample_pairs(truth: sparse.csr_matrix, known: sparse.csr_matrix | None, neg_rate: float,

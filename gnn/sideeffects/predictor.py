@@ -74,7 +74,7 @@ class SideEffectModel:
     def prob_rows(self, rows: np.ndarray, stacker: Stacker) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Calibrated probabilities (rows × side effects) with one stacker, and the similarities used."""
         sims = QuerySims(self._all, self.ref, rows, stacker.modalities)
-        return stacker.prob_matrix(sims.hoods(stacker.k), self.ref.pop), sims.sims
+        return stacker.prob_matrix(stacker.hoods(sims), self.ref.pop), sims.sims
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Per row: the warm stacker for profiled drugs (recorded pairs set to NaN), the cold one for other
