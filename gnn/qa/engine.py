@@ -148,7 +148,7 @@ class QAEngine:
             return True
 
         for name, prob in ranked[: self.compat_depth]:
-            if name == OUT_OF_SCOPE or fillable(name):
+            if prob > 0 and (name == OUT_OF_SCOPE or fillable(name)):  # 0: a rule-based baseline's "no"
                 return name, prob
         return top, p
 

@@ -310,9 +310,11 @@ class QAFamily(ModelFamily):
             "qa", self.name, title="Question answering (test phrasings unseen in training)",
             split="Question set generated from the graph per seed; phrasing families (templates and hand-written "
                   "paraphrases, out-of-scope groups) split ~50/20/30 train/val/test, so tested phrasings were never "
-                  "trained on; threshold tuned on val; scored on test.",
+                  "trained on (their words outside the training phrasings and the cue lexicon read as unknown); "
+                  "thresholds tuned on val; scored on test.",
             seeds=seeds, primary=MODEL, metrics=METRICS, per_seed=rows, build_id=backend.build_id, notes=notes,
-            command="medkg evaluate qa" + (" --no-encoder" if not config.use_encoder else ""))
+            command="medkg evaluate qa --seeds " + " ".join(map(str, seeds))
+                    + (" --no-encoder" if not config.use_encoder else ""))
         write_results(doc)
         return doc
 
