@@ -1,8 +1,12 @@
 """`POST /ask` and `medkg ask`: the question-answering runtime (gnn/qa) wired to the API's one Neo4j gateway, the
 drug lookup (names, synonyms, brands, typos), the vector indexes and the interaction check.
 
-Built lazily, once per process, under a lock: the trained intent classifier (`medkg train qa`), the text encoder,
+Built lazily, once per service, under a lock: the trained intent classifier (`medkg train qa`), the text encoder,
 and the gazetteer of graph names read in one query. No model -> QAUnavailable (HTTP 503) saying how to train one.
+The gazetteer is shared by every service of the process that reads the same graph state (server, database,
+builds, node counts per linkable label and the relationship count: all read from Neo4j's count store in one cheap
+query), so a second app on the same graph (tests build many) does not read every name again; any build, node or
+relationship change reads them afresh.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ from kg.settings import Settings
 log = logging.getLogger(__name__)
 MAX_QUESTION = 1000
 GAZETTEER_TIMEOUT = 300.0  # seconds: every name in the graph, read once per process (seconds on an idle machine)
+GRAPH_STATE_QUERY = (
+    "CALL () { MATCH (b:Build) RETURN collect(b.id + ':' + coalesce(b.status, '')) AS builds }\n"
+    "CALL () { MATCH (n:Drug) RETURN count(n) AS drugs }\n"
+    "CALL () { MATCH (n:Disease) RETURN count(n) AS diseases }\n"
+    "CALL () { MATCH (n:Symptom) RETURN count(n) AS symptoms }\n"
+    "CALL () { MATCH (n:SideEffect) RETURN count(n) AS side_effects }\n"
+    "CALL () { MATCH (n:PharmacologicClass) RETURN count(n) AS classes }\n"
+    "CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships }\n"
+    "RETURN builds, drugs, diseases, symptoms, side_effects, classes, relationships")
+_GAZETTEERS: dict[tuple, Gazetteer] = {}  # graph state -> gazetteer, shared by the process's services
+_GAZETTEERS_LOCK = threading.Lock()
+GAZETTEER_CACHE = 4
 VECTOR_QUERY = ("CALL db.index.vector.queryNodes($index, $k, $vec) YIELD node, score "
                 "RETURN node.id AS id, node.name AS name, 2 * score - 1 AS cosine")
 
@@ -67,7 +83,7 @@ class QAService:
                 torch.set_num_threads(1)  # one short sentence per request: more threads only add contention
             except ENCODER_MISSING as exc:  # package or files missing
                 raise QAUnavailable(f"question answering needs the text encoder: {exc}") from exc
-        gaz = Gazetteer(self._read(gazetteer_query(), {}, GAZETTEER_TIMEOUT))
+        gaz = self._gazetteer()
         types = {r["type"] for r in self._read(relationship_types_query(), {})}
         indexes = {r["name"] for r in self._read("SHOW VECTOR INDEXES YIELD name, state WHERE state = 'ONLINE' "
                                                  "RETURN name", {})}
@@ -91,6 +107,20 @@ class QAService:
         log.info("qa engine ready: %d names, model run %s", len(gaz), getattr(clf, "model_run", None))
         return QAEngine(gaz, clf, self._read, encoder=encoder, vector=vector, drug_match=drug_match, check=check,
                         available_types=types, model_run=getattr(clf, "model_run", None))
+
+    def _gazetteer(self) -> Gazetteer:
+        """The gazetteer of the graph as it is now: from the process's cache when the graph state matches."""
+        state = self._read(GRAPH_STATE_QUERY, {})[0]
+        key = (self.settings.bolt_uri, self.services.database, tuple(sorted(state.pop("builds"))),
+               tuple(sorted(state.items())))
+        with _GAZETTEERS_LOCK:
+            if key in _GAZETTEERS:
+                return _GAZETTEERS[key]
+            gaz = Gazetteer(self._read(gazetteer_query(), {}, GAZETTEER_TIMEOUT))
+            while len(_GAZETTEERS) >= GAZETTEER_CACHE:
+                _GAZETTEERS.pop(next(iter(_GAZETTEERS)))
+            _GAZETTEERS[key] = gaz
+            return gaz
 
     def ask(self, question: str) -> dict[str, Any]:
         if not question or not question.strip():

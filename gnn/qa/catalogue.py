@@ -117,7 +117,7 @@ INTENTS: dict[str, Intent] = {i.name: i for i in [
     Intent("predicted_side_effects", "model-predicted side effects of a drug (predictions, not facts)",
            (Slot("drug", DR),),
            "MATCH (x:Drug {id: $drug})-[r:PREDICTED_CAUSES]->(a:SideEffect)\n"
-           "WITH a, collect(r) AS rs, max(r.score) AS score\n"
+           "WITH a, collect(r) AS rs, max(r.probability) AS score\n"
            "RETURN a.id AS id, a.name AS name, 'SideEffect' AS label,\n"
            "       [r IN rs | r {.*, type: type(r), build_id: null}] AS facts\n"
            "ORDER BY score DESC, toLower(a.name)\nLIMIT $limit",
@@ -126,7 +126,7 @@ INTENTS: dict[str, Intent] = {i.name: i for i in [
            (Slot("drug", DR),),
            "MATCH (x:Drug {id: $drug})-[r:PREDICTED_INTERACTS_WITH]-(a:Drug)\n"
            "WHERE a <> x\n"
-           "WITH a, collect(r) AS rs, max(r.score) AS score\n"
+           "WITH a, collect(r) AS rs, max(r.probability) AS score\n"
            "RETURN a.id AS id, a.name AS name, 'Drug' AS label,\n"
            "       [r IN rs | r {.*, type: type(r), build_id: null}] AS facts\n"
            "ORDER BY score DESC, toLower(a.name)\nLIMIT $limit",

@@ -28,6 +28,8 @@ Reader = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 CheckFn = Callable[[list[str]], dict[str, Any]]
 MAJOR_WORDS = re.compile(r"\b(major|severe|serious|dangerous|danger)\b", re.I)
 VECTOR_LABELS = ("Disease", "Symptom", "SideEffect")
+MAX_PREDICTIONS = 50  # predicted side effects attached to an answer without recorded ones
+PREDICTED = "predicted, not from a source"
 PARTIAL_MIN = 0.5  # a mention covering at most half of its run of unknown words is not trusted
 SUMMARY = {
     "treats": "{n} drug(s) treat {e0} in the graph{top}.",
@@ -90,13 +92,15 @@ class QAEngine:
     def __init__(self, gazetteer: Gazetteer, classifier: IntentClassifier, reader: Reader, *,
                  encoder: Any | None = None, vector: VectorFn | None = None, drug_match: DrugMatchFn | None = None,
                  check: CheckFn | None = None, available_types: set[str] | None = None,
-                 model_run: str | None = None, fuzzy: bool = True) -> None:
+                 model_run: str | None = None, fuzzy: bool = True, compat_depth: int = 99,
+                 vocabulary: set[str] | None = None) -> None:
         self.fuzzy = fuzzy
+        self.compat_depth = compat_depth  # how far down the intent ranking to look for a fillable intent
         self.gaz, self.clf, self.reader = gazetteer, classifier, reader
         self.encoder, self.vector, self.drug_match, self.check = encoder, vector, drug_match, check
         self.available_types = available_types
         self.model_run = model_run
-        self.vocabulary = question_vocabulary()
+        self.vocabulary = vocabulary if vocabulary is not None else question_vocabulary()
         self.licenses = _licenses()
 
     # -- interpretation --------------------------------------------------------------------------
@@ -113,10 +117,13 @@ class QAEngine:
         ranked = sorted(zip(self.clf.classes, probs.tolist(), strict=True), key=lambda t: -t[1])
         return tokens, mentions, ranked, similarity
 
-    @staticmethod
-    def _compatible(ranked: list[tuple[str, float]], mentions: list) -> tuple[str, float]:
-        """The best-ranked intent (of the top three) whose entity slots the question's mentions can fill: "side
-        effects of X" with X a drug is not "drugs causing X"; two or more drugs make an interaction check."""
+    def _compatible(self, ranked: list[tuple[str, float]], tokens: list[str], mentions: list
+                    ) -> tuple[str, float]:
+        """The best-ranked intent whose entity slots the question can fill: "side effects of X" with X a drug is
+        not "drugs causing X", a question naming only a side effect is not "palliates"; two or more drugs make an
+        interaction check. A run of unknown words may stand for one missing entity (an unknown name: the intent
+        still wins and the answer is an `unknown_entity` abstention). Out of scope wins where it ranks first or
+        before every fillable intent."""
         top, p = ranked[0]
         if top == OUT_OF_SCOPE:
             return top, p
@@ -124,25 +131,24 @@ class QAEngine:
         drugs = sum("Drug" in ls for ls in labels)
         if top == "interactions" and drugs >= 2:
             return "interaction_check", p
-        if top == "interaction_check" and drugs == 1:
+        if top == "interaction_check" and drugs == 1 and not leftover_runs(tokens, mentions, self.vocabulary):
             return "interactions", p
+        wild = len(leftover_runs(tokens, mentions, self.vocabulary))
 
         def fillable(name: str) -> bool:
-            if name == OUT_OF_SCOPE:
-                return False
-            free = list(labels)
+            free, spare = list(labels), wild
             for slot in INTENTS[name].slots:
                 have = [ls for ls in free if any(lab in ls for lab in slot.labels)]
                 if len(have) < slot.min_count:
-                    return False
+                    if len(have) + spare < slot.min_count:
+                        return False
+                    spare -= slot.min_count - len(have)
                 for ls in have[: (len(have) if slot.many else 1)]:
                     free.remove(ls)
             return True
 
-        if fillable(top):
-            return top, p
-        for name, prob in ranked[1:3]:
-            if prob >= 0.05 and fillable(name):
+        for name, prob in ranked[: self.compat_depth]:
+            if prob > 0 and (name == OUT_OF_SCOPE or fillable(name)):  # 0: a rule-based baseline's "no"
                 return name, prob
         return top, p
 
@@ -256,7 +262,7 @@ class QAEngine:
         if not q:
             return self._abstain(q, "empty", "the question is empty", None, t0)
         tokens, mentions, ranked, sim = self.classify(q)
-        top, p = self._compatible(ranked, mentions)
+        top, p = self._compatible(ranked, tokens, mentions)
         alts = [{"intent": i, "probability": round(pr, 3)} for i, pr in ranked[:3]]
         if top == OUT_OF_SCOPE or p < self.clf.threshold or sim < getattr(self.clf, "min_similarity", 0.0):
             why = ("the question is outside what the graph holds (drugs, diseases, symptoms, side effects, genes, "
@@ -299,16 +305,46 @@ class QAEngine:
                         "facts": [clean_fact(f, self.licenses) for f in r["facts"]]} for r in rows]
             if top == "interaction_check" and self.check is not None:
                 extra["check"] = self.check(params["drugs"])
+            if top == "side_effects" and not answers:  # no recorded profile: say so, predictions kept apart
+                extra["predictions"] = self._predicted_side_effects(params["drug"])
         if intent.prediction:
             for a in answers:
                 a["prediction"] = True
         names = {s: ", ".join(lk.name or lk.id or "" for lk in v) for s, v in slots.items()}
         e = [names[s.name] for s in intent.slots]
         summary = self._summary(top, answers, e, bool(interp["flags"].get("major_only")))
+        if "predictions" in extra:
+            summary = self._no_profile_summary(e[0], extra["predictions"])
         return {"question": q, "abstained": False, "reason": None, "interpretation": interp, "answers": answers,
                 "count": len(answers), "truncated": len(answers) >= MAX_ANSWERS, "summary": summary,
                 "cypher": {"query": cypher, "params": params, "browser": browser_text(cypher, params)},
                 "model_run": self.model_run, "ms": round(1000 * (time.perf_counter() - t0), 2), **extra}
+
+    def _predicted_side_effects(self, drug_id: str) -> dict[str, Any]:
+        """The side-effect model's PREDICTED_CAUSES for a drug without recorded side effects, as a block of its
+        own: each item with its probability and model run, none of them a recorded fact."""
+        intent = INTENTS["predicted_side_effects"]
+        params = {"drug": drug_id, "limit": MAX_PREDICTIONS}
+        items = []
+        for r in self.reader(intent.cypher, params):
+            best = max(r["facts"], key=lambda f: float(f.get("probability") or 0.0), default={})
+            items.append({"id": r["id"], "name": r["name"], "label": r["label"], "status": PREDICTED,
+                          "probability": best.get("probability"), "model_run": best.get("model_run"),
+                          "relationship": intent.prediction})
+        return {"status": PREDICTED, "relationship": intent.prediction, "count": len(items),
+                "model_runs": sorted({str(i["model_run"]) for i in items if i["model_run"]}), "items": items,
+                "cypher": {"query": intent.cypher, "params": params, "browser": browser_text(intent.cypher, params)}}
+
+    @staticmethod
+    def _no_profile_summary(drug: str, pred: dict[str, Any]) -> str:
+        head = f"{drug} has no recorded side effects in the graph (no source lists any)"
+        if not pred["items"]:
+            return head + "; the graph holds no predicted side effects for it either."
+        names = ", ".join(f"{i['name']} ({float(i['probability'] or 0):.2f})" for i in pred["items"][:3])
+        more = pred["count"] - min(3, pred["count"])
+        return (f"{head}. Predicted, not from a source: the side-effect model ({', '.join(pred['model_runs'])}) "
+                f"predicts {pred['count']}, listed apart under `predictions`: {names}"
+                + (f" and {more} more." if more > 0 else "."))
 
     def _paths(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []

@@ -28,6 +28,9 @@ class QAConfig(FamilyConfig):
     per_family: int = 3  # questions per phrasing family and seed
     use_encoder: bool = True  # MiniLM sentence embeddings as features (off: keyword features only)
     c: float = 16.0  # inverse L2 strength of the logistic regression (chosen on validation phrasings)
+    cue_weight: float = 1.0  # scale of the cue-lexicon features (0: none; chosen on validation phrasings)
+    label_counts: bool = True  # features: how many mentions could be each label, unknown runs
+    compat_depth: int = 99  # how far down the intent ranking the runtime looks for an intent the entities fill
     fixture: str | None = None  # tests: a JSON {rows, questions} standing in for the graph
 
 
@@ -144,33 +147,51 @@ class QAFamily(ModelFamily):
         return fixture_backend(cfg.fixture) if cfg.fixture else graph_backend(encoder)
 
     @staticmethod
-    def _masked(gaz: Any, questions: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, int]]]:
+    def _masked(gaz: Any, questions: list[dict[str, Any]], vocabulary: set[str] | None = None
+                ) -> tuple[list[str], list[dict[str, int]]]:
         from gnn.qa.linker import mask, question_vocabulary
 
         texts, counts = [], []
-        vocabulary = question_vocabulary()
+        vocabulary = vocabulary if vocabulary is not None else question_vocabulary()
         for q in questions:
             tokens, mentions = gaz.scan(q["question"])
             mentions = gaz.typo_mentions(tokens, mentions, vocabulary)  # as the engine reads the question
-            t, c = mask(tokens, mentions)
+            t, c = mask(tokens, mentions, vocabulary)
             texts.append(t)
             counts.append(c)
         return texts, counts
 
-    def _fit(self, cfg: QAConfig, gaz: Any, train: list[dict[str, Any]], encoder: Any | None) -> Any:
+    def _fit(self, cfg: QAConfig, gaz: Any, train: list[dict[str, Any]], encoder: Any | None,
+             vocabulary: set[str] | None = None) -> Any:
         from gnn.qa.classifier import IntentClassifier
 
-        texts, counts = self._masked(gaz, train)
-        return IntentClassifier.fit(texts, counts, [q["intent"] for q in train], encoder, cfg.c, cfg.seed)
+        texts, counts = self._masked(gaz, train, vocabulary)
+        return IntentClassifier.fit(texts, counts, [q["intent"] for q in train], encoder, cfg.c, cfg.seed,
+                                    cfg.cue_weight, cfg.label_counts)
 
     @staticmethod
-    def _engine(backend: Backend, gaz: Any, clf: Any, encoder: Any | None, baseline: bool = False) -> Any:
+    def _engine(backend: Backend, gaz: Any, clf: Any, encoder: Any | None, baseline: bool = False,
+                vocabulary: set[str] | None = None, compat_depth: int = 99) -> Any:
         from gnn.qa.engine import QAEngine
 
         if baseline:
-            return QAEngine(gaz, clf, backend.reader, available_types=backend.types, fuzzy=False)
+            return QAEngine(gaz, clf, backend.reader, available_types=backend.types, fuzzy=False,
+                            vocabulary=vocabulary)
         return QAEngine(gaz, clf, backend.reader, encoder=encoder, vector=backend.vector,
-                        drug_match=backend.drug_match, available_types=backend.types)
+                        drug_match=backend.drug_match, available_types=backend.types, vocabulary=vocabulary,
+                        compat_depth=compat_depth)
+
+    @staticmethod
+    def train_vocabulary(questions: list[dict[str, Any]]) -> set[str]:
+        """The question words an engine trained on this split knows: the training phrasings' words (and the
+        cue lexicon), so a test question's words from its unseen phrasing count as unknown, as a user's would."""
+        from gnn.qa.dataset import phrasing
+        from gnn.qa.linker import question_vocabulary
+        from gnn.qa.templates import OUT_OF_SCOPE as OOS_FAMILIES
+
+        fams = {q["family"] for q in questions if q["split"] == "train"}
+        texts = [t for f in fams for t in (OOS_FAMILIES[int(f[2:])] if f.startswith("o:") else [phrasing(f)])]
+        return question_vocabulary(texts)
 
     @staticmethod
     def _run(engine: Any, questions: list[dict[str, Any]], progress: bool, desc: str) -> list[dict[str, Any]]:
@@ -210,17 +231,19 @@ class QAFamily(ModelFamily):
         return best[1], best[2], best[3]
 
     def _split_fit(self, cfg: QAConfig, backend: Backend, encoder: Any | None, progress: bool
-                   ) -> tuple[Any, Any, list[dict[str, Any]], dict[str, float]]:
+                   ) -> tuple[Any, Any, list[dict[str, Any]], dict[str, float], set[str]]:
         from gnn.qa.linker import Gazetteer
 
         questions = backend.questions(cfg.seed, cfg.per_family, progress)
         gaz = Gazetteer(backend.rows)
+        vocabulary = self.train_vocabulary(questions)
         train = [q for q in questions if q["split"] == "train" and q["kind"] != "unknown"]
         val = [q for q in questions if q["split"] == "val"]
-        clf = self._fit(cfg, gaz, train, encoder)
-        res = self._run(self._engine(backend, gaz, clf, encoder), val, progress, "validation")
+        clf = self._fit(cfg, gaz, train, encoder, vocabulary)
+        engine = self._engine(backend, gaz, clf, encoder, vocabulary=vocabulary, compat_depth=cfg.compat_depth)
+        res = self._run(engine, val, progress, "validation")
         clf.threshold, clf.min_similarity, val_metrics = self._tune(val, res)
-        return gaz, clf, questions, val_metrics
+        return gaz, clf, questions, val_metrics, vocabulary
 
     # -- the four verbs -------------------------------------------------------------------------
     def train(self, config: FamilyConfig, *, progress: bool = True) -> RunManifest:
@@ -229,7 +252,7 @@ class QAFamily(ModelFamily):
         encoder = self._encoder(config)
         backend = self._backend(config, encoder)
         try:
-            gaz, clf, questions, val_metrics = self._split_fit(config, backend, encoder, progress)
+            gaz, clf, questions, val_metrics, _ = self._split_fit(config, backend, encoder, progress)
             # the served classifier learns every phrasing family; the threshold stays the one tuned on val
             tau = clf.threshold
             final = self._fit(config, gaz, [q for q in questions if q["kind"] != "unknown"], encoder)
@@ -266,11 +289,12 @@ class QAFamily(ModelFamily):
             base_gaz = Gazetteer(name_only(backend.rows))
             for s in seeds:
                 cfg = QAConfig(**{**config.to_dict(), "seed": s, "artifacts": config.artifacts})
-                gaz, clf, questions, _ = self._split_fit(cfg, backend, encoder, progress)
+                gaz, clf, questions, _, vocab = self._split_fit(cfg, backend, encoder, progress)
                 test = [q for q in questions if q["split"] == "test"]
-                res = self._run(self._engine(backend, gaz, clf, encoder), test, progress, f"test seed {s}")
-                base = self._run(self._engine(backend, base_gaz, KeywordClassifier(), None, baseline=True), test,
-                                 progress, f"baseline seed {s}")
+                engine = self._engine(backend, gaz, clf, encoder, vocabulary=vocab, compat_depth=cfg.compat_depth)
+                res = self._run(engine, test, progress, f"test seed {s}")
+                base = self._run(self._engine(backend, base_gaz, KeywordClassifier(), None, baseline=True,
+                                              vocabulary=vocab), test, progress, f"baseline seed {s}")
                 rows[MODEL].append(metrics(test, res))
                 rows[BASELINE].append(metrics(test, base))
                 notes["thresholds"].append({"probability": clf.threshold, "similarity": clf.min_similarity})
@@ -286,9 +310,11 @@ class QAFamily(ModelFamily):
             "qa", self.name, title="Question answering (test phrasings unseen in training)",
             split="Question set generated from the graph per seed; phrasing families (templates and hand-written "
                   "paraphrases, out-of-scope groups) split ~50/20/30 train/val/test, so tested phrasings were never "
-                  "trained on; threshold tuned on val; scored on test.",
+                  "trained on (their words outside the training phrasings and the cue lexicon read as unknown); "
+                  "thresholds tuned on val; scored on test.",
             seeds=seeds, primary=MODEL, metrics=METRICS, per_seed=rows, build_id=backend.build_id, notes=notes,
-            command="medkg evaluate qa" + (" --no-encoder" if not config.use_encoder else ""))
+            command="medkg evaluate qa --seeds " + " ".join(map(str, seeds))
+                    + (" --no-encoder" if not config.use_encoder else ""))
         write_results(doc)
         return doc
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from gnn.qa.cues import cue_words
 from gnn.qa.templates import HAND, OUT_OF_SCOPE, TEMPLATES
 
 LINK_LABELS = ("Drug", "Disease", "Symptom", "SideEffect", "PharmacologicClass")
@@ -50,12 +51,15 @@ def singular(key: str) -> str:
     return f"{head} {last}".strip()
 
 
-def question_vocabulary() -> set[str]:
-    """Words of the phrasings themselves (never entity names on their own: "symptoms", "drug", "class")."""
-    words = set(STOP)
-    for phrasings in [*TEMPLATES.values(), *HAND.values(), *OUT_OF_SCOPE]:
-        for p in phrasings:
-            words.update(normalise(_SLOT.sub(" ", p)).split())
+def question_vocabulary(phrasings: Iterable[str] | None = None) -> set[str]:
+    """Words of the phrasings (all of them, or only `phrasings`: the evaluation reads test questions with the
+    training phrasings' words only) and of the cue lexicon: never entity names on their own ("symptoms",
+    "drug", "class"), never typos."""
+    words = set(STOP) | cue_words()
+    if phrasings is None:
+        phrasings = [p for group in [*TEMPLATES.values(), *HAND.values(), *OUT_OF_SCOPE] for p in group]
+    for p in phrasings:
+        words.update(normalise(_SLOT.sub(" ", p)).split())
     return words
 
 
@@ -200,14 +204,19 @@ class Gazetteer:
 _VOCAB = question_vocabulary()
 LABEL_TOKEN = {"Drug": "drugx", "Disease": "diseasex", "Symptom": "findingx", "SideEffect": "findingx",
                "PharmacologicClass": "classx"}
+CAN_COUNT = {"Drug": "can_drug", "Disease": "can_disease", "Symptom": "can_symptom", "SideEffect": "can_side_effect",
+             "PharmacologicClass": "can_class"}
 MASK_PRIORITY = ("Drug", "PharmacologicClass", "Disease", "Symptom", "SideEffect")
 
 
 def mask(tokens: list[str], mentions: list[Mention], vocabulary: set[str] | None = None
          ) -> tuple[str, dict[str, int]]:
     """The question with each mention replaced by a type word (what the intent classifier reads), each run of
-    unknown words (typos, names not in the graph) by "unknownx", and the mention counts per type word."""
-    out, counts = [], {"drugx": 0, "diseasex": 0, "findingx": 0, "classx": 0}
+    unknown words (typos, names not in the graph) by "unknownx", and the counts per type word, per label a
+    mention could have (`can_side_effect`: "plasmacytoma" is masked as a disease but is also a side effect) and
+    of unknown runs."""
+    out, counts = [], {"drugx": 0, "diseasex": 0, "findingx": 0, "classx": 0, "can_drug": 0, "can_disease": 0,
+                       "can_symptom": 0, "can_side_effect": 0, "can_class": 0, "unknownx": 0}
     by_start = {m.start: m for m in mentions}
     vocabulary = vocabulary if vocabulary is not None else _VOCAB
     i = 0
@@ -218,11 +227,14 @@ def mask(tokens: list[str], mentions: list[Mention], vocabulary: set[str] | None
                 out.append(tokens[i])
             elif not out or out[-1] != "unknownx":
                 out.append("unknownx")
+                counts["unknownx"] += 1
             i += 1
             continue
         labels = m.labels()
         word = LABEL_TOKEN[next(lab for lab in MASK_PRIORITY if lab in labels)]
         counts[word] += 1
+        for lab in labels:
+            counts[CAN_COUNT[lab]] += 1
         out.append(word)
         i = m.end
     return " ".join(out), counts

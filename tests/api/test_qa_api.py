@@ -102,3 +102,57 @@ def test_catalogue_queries_run_read_only(qa_client: TestClient, driver, settings
         rows = read_tx(driver, settings.neo4j_database, lambda tx, t=text, p=p: tx.run(t, p).data(),
                        caller_query=False)
         assert isinstance(rows, list) and len(rows) <= MAX_ANSWERS, intent.name
+
+
+def test_side_effects_without_a_profile_say_so_and_keep_predictions_apart(qa_client: TestClient, driver) -> None:
+    """Warfarin has no SIDER profile: no recorded answers, the summary says so, and the side-effect model's
+    PREDICTED_CAUSES come in their own `predictions` block (probability, model run), never among the answers."""
+    from kg.db import read, write
+
+    run = "test-qa-predictions"
+    assert read(driver, "MATCH (:Drug {id: 'DB00682'})-[r:CAUSES]->() RETURN count(r) AS n")[0]["n"] == 0
+    write(driver, "MATCH (d:Drug {id: 'DB00682'}), (s:SideEffect {id: 'C0027497'}) "
+                  "CREATE (d)-[:PREDICTED_CAUSES {probability: 0.987, model_run: $run, sources: ['medkg'], "
+                  "licenses: ['CC0 1.0']}]->(s)", run=run)
+    try:
+        body = ask(qa_client, "What are the side effects of Coumadin?")
+        assert body["interpretation"]["intent"] == "side_effects" and not body["abstained"]
+        assert body["answers"] == [] and body["count"] == 0
+        assert body["summary"].startswith("Warfarin has no recorded side effects in the graph")
+        pred = body["predictions"]
+        assert pred["status"] == "predicted, not from a source" and pred["relationship"] == "PREDICTED_CAUSES"
+        ours = [i for i in pred["items"] if i["model_run"] == run]
+        assert [(i["id"], i["name"], i["probability"], i["status"]) for i in ours] == \
+            [("C0027497", "Nausea", 0.987, "predicted, not from a source")]
+        assert pred["items"][0]["probability"] >= 0.987  # most probable first
+        assert run in pred["model_runs"] and "Predicted, not from a source" in body["summary"]
+        assert pred["cypher"]["params"]["drug"] == "DB00682"
+        # a drug with a recorded profile gets recorded answers only
+        body = ask(qa_client, "What are the side effects of aspirin?")
+        assert body["count"] > 0 and "predictions" not in body
+    finally:
+        write(driver, "MATCH ()-[r:PREDICTED_CAUSES {model_run: $run}]->() DELETE r", run=run)
+    body = ask(qa_client, "side effects of coumadin")
+    assert all(i["model_run"] != run for i in body["predictions"]["items"])
+    if not body["predictions"]["items"]:
+        assert body["summary"].endswith("the graph holds no predicted side effects for it either.")
+
+
+def test_gazetteer_is_read_once_per_graph_state(qa_client: TestClient, driver) -> None:
+    """A second service on the same graph reuses the process's gazetteer; any change of the graph's counts
+    (here one relationship) makes the next service read the names again."""
+    from api.services.qa import QAService
+    from kg.db import write
+
+    app = qa_client.app
+    first = app.state.qa.engine().gaz
+    again = QAService(app.state.settings, app.state.driver, app.state.services)
+    assert again.engine().gaz is first
+    write(driver, "MATCH (d:Drug {id: 'DB00682'}), (s:SideEffect {id: 'C0027497'}) "
+                  "CREATE (d)-[:PREDICTED_CAUSES {probability: 0.5, model_run: 'test-qa-cache'}]->(s)")
+    try:
+        fresh = QAService(app.state.settings, app.state.driver, app.state.services).engine().gaz
+        assert fresh is not first and len(fresh) == len(first)
+    finally:
+        write(driver, "MATCH ()-[r:PREDICTED_CAUSES {model_run: 'test-qa-cache'}]->() DELETE r")
+    assert QAService(app.state.settings, app.state.driver, app.state.services).engine().gaz is first

@@ -10,6 +10,7 @@ import pytest
 from gnn.pipeline.registry import get_family
 from gnn.qa.batch import answer_file
 from gnn.qa.catalogue import INTENTS, browser_text
+from gnn.qa.engine import QAEngine
 from gnn.qa.evaluate import KeywordClassifier, set_f1
 from gnn.qa.family import tiny_fixture
 from gnn.qa.linker import Gazetteer, choose, mask, normalise, singular
@@ -112,3 +113,58 @@ def test_csv_batch_reports_malformed_row_and_answers_the_rest(tmp_path: Path) ->
     bad.write_text("question,id\nx,1\n")
     with pytest.raises(InvalidInput, match=r"bad\.csv:1: the header must be 'id,question'"):
         answer_file(ask, bad, out)
+
+
+def test_cue_lexicon_groups_unseen_synonyms() -> None:
+    from gnn.qa.cues import GROUPS, cue_features
+    from gnn.qa.linker import question_vocabulary
+
+    texts = ["diseasex lookalikes", "diseases resembling diseasex", "what does drugx interact with",
+             "i take drugx what should i avoid combining it with", "is diseasex contagious",
+             "possible unreported side effects of drugx", "which drugs list findingx as an adverse effect"]
+    f = cue_features(texts)
+    fired = [{GROUPS[j] for j in range(len(GROUPS)) if row[j]} for row in f]
+    assert "resemble" in fired[0] and "resemble" in fired[1]
+    assert "interact" in fired[2] and "target" not in fired[2] and "interact" in fired[3]
+    assert fired[4] == {"oos_spread"}
+    assert {"predict", "adverse"} <= fired[5] and {"adverse"} <= fired[6] and "palliate" not in fired[6]
+    # a cue word is a question word: never read as an unknown name or a typo
+    assert {"lookalikes", "contagious", "unreported", "combining"} <= question_vocabulary()
+    # a cue inside an entity name does not count: names are masked first
+    assert not cue_features(["drugx"]).any()
+
+
+def test_mask_counts_every_label_a_mention_could_have() -> None:
+    rows = [{"label": "Disease", "id": "DOID:1", "name": "plasmacytoma", "degree": 3},
+            {"label": "SideEffect", "id": "C1", "name": "Plasmacytoma", "degree": 3}]
+    g = Gazetteer(rows)
+    tokens, ms = g.scan("Which drugs list Plasmacytoma as an adverse effect? zorblaxin")
+    text, counts = mask(tokens, ms)
+    assert text == "which drugs list diseasex as an adverse effect unknownx"
+    assert (counts["diseasex"], counts["can_disease"], counts["can_side_effect"], counts["unknownx"]) == (1, 1, 1, 1)
+
+
+def _engine(gaz: Gazetteer) -> QAEngine:
+    return QAEngine(gaz, KeywordClassifier(), lambda q, p: [], fuzzy=False)
+
+
+def test_compatible_intent_is_the_best_one_the_entities_can_fill(gaz: Gazetteer) -> None:
+    eng = _engine(gaz)
+
+    def pick(question: str, ranked: list[tuple[str, float]]) -> str:
+        tokens, ms = gaz.scan(question)
+        return eng._compatible(ranked, tokens, ms)[0]
+
+    # only a side effect named: palliates/treats (a disease) cannot win, however far down drugs_causing ranks
+    ranked = [("palliates", 0.5), ("treats", 0.3), ("symptoms", 0.1), ("genes", 0.05), ("drugs_causing", 0.02)]
+    assert pick("Which drugs list nausea as an adverse effect?", ranked) == "drugs_causing"
+    # an unknown name may be the missing drug: explain keeps the question (then abstains: unknown entity)
+    ranked = [("explain", 0.5), ("localizes", 0.4)]
+    assert pick("What is the rationale for zorblaxin in heart attack?", ranked) == "explain"
+    assert pick("What is the rationale for in heart attack?", ranked) == "localizes"
+    # out of scope ranked before every fillable intent wins
+    assert pick("is heart attack contagious", [("targets", 0.5), ("out_of_scope", 0.3), ("localizes", 0.2)]) \
+        == "out_of_scope"
+    # one drug and an unknown name: still a (failing) interaction check, not the interactions of the one drug
+    assert pick("safe to mix zorblaxin and warfarin?", [("interaction_check", 0.9)]) == "interaction_check"
+    assert pick("warfarin interaction check please", [("interaction_check", 0.9)]) == "interactions"
