@@ -8,7 +8,6 @@ matrix products); without a trained run the check answers exactly as before, `pr
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic_core import from_json, to_json
 
 from api.services.errors import UNREADABLE_ARTEFACT
 
@@ -33,7 +33,7 @@ class PredictionService:
         self._tried = False
         self._lock = threading.Lock()
         # a pair's prediction depends only on the run and the two drugs: the same pairs recur across checks
-        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         self._cache_lock = threading.Lock()
         # load in the background from the start (~1 s; the interaction store takes longer), so that the
         # in-memory check never waits for it
@@ -94,7 +94,9 @@ class PredictionService:
         return (rt.model_run, kind, a["id"], a["name"], b["id"], b["name"])
 
     def _uncached(self, rt: Any, kind: str, pairs: list[dict]) -> list[dict]:
-        """Pairs whose prediction is not cached yet; cached ones get theirs (a copy: answers are mutable)."""
+        """Pairs whose prediction is not cached yet; cached ones get theirs (a copy: answers are mutable).
+
+        Kept as JSON and parsed on a hit: a fresh copy ~20x cheaper than deep-copying the nested dicts."""
         todo = []
         with self._cache_lock:
             for p in pairs:
@@ -103,14 +105,14 @@ class PredictionService:
                     todo.append(p)
                 else:
                     self._cache.move_to_end(self._key(rt, kind, p))
-                    p["predicted"] = copy.deepcopy(hit)
+                    p["predicted"] = from_json(hit)
         return todo
 
     def _remember(self, rt: Any, kind: str, pairs: list[dict]) -> None:
         with self._cache_lock:
             for p in pairs:
                 if p.get("predicted"):
-                    self._cache[self._key(rt, kind, p)] = copy.deepcopy(p["predicted"])
+                    self._cache[self._key(rt, kind, p)] = to_json(p["predicted"])
             while len(self._cache) > CACHE_PAIRS:
                 self._cache.popitem(last=False)
 
