@@ -46,6 +46,8 @@ class IntentClassifier:
     #: feature layout (older runs: the four masked-word counts, no cues)
     count_words: tuple[str, ...] = COUNT_WORDS
     cue_weight: float = 0.0
+    #: a question with an out-of-scope cue (`cues.oos_cue`) is treated as out of scope below this top probability
+    oos_cue_threshold: float = 0.0
 
     # -- features ------------------------------------------------------------------------------
     def _vectorizer(self) -> Any:
@@ -121,6 +123,7 @@ class IntentClassifier:
         out.npz(folder / "intent.npz", idf=self.idf, coef=self.coef, intercept=self.intercept, in_scope=ins)
         out.json(folder / "intent.json", {"classes": self.classes, "vocabulary": self.vocabulary,
                                           "use_encoder": self.use_encoder, "threshold": self.threshold,
+                                          "oos_cue_threshold": self.oos_cue_threshold,
                                           "min_similarity": self.min_similarity,
                                           "count_words": list(self.count_words), "cue_weight": self.cue_weight})
 
@@ -130,4 +133,5 @@ class IntentClassifier:
         with np.load(folder / "intent.npz") as z:
             return cls(meta["classes"], meta["vocabulary"], z["idf"], z["coef"], z["intercept"], meta["use_encoder"],
                        float(meta["threshold"]), z["in_scope"], float(meta["min_similarity"]),
-                       tuple(meta.get("count_words", COUNT_WORDS)), float(meta.get("cue_weight", 0.0)))
+                       tuple(meta.get("count_words", COUNT_WORDS)), float(meta.get("cue_weight", 0.0)),
+                       float(meta.get("oos_cue_threshold", 0.0)))

@@ -83,6 +83,15 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 _PATTERNS = [_pattern(CUES[g]) for g in GROUPS]
 
 
+_OOS = _pattern(tuple(w for g in GROUPS if g.startswith("oos_") for w in CUES[g]))
+
+
+def oos_cue(text: str) -> bool:
+    """Does the (normalised, masked) question carry an out-of-scope cue (dosing, prices, prognosis, spread,
+    lifestyle, general knowledge)? The engine abstains on such a question unless its intent is very likely."""
+    return bool(_OOS.search(text))
+
+
 def cue_words() -> set[str]:
     """Every single word used by a cue (added to the question vocabulary)."""
     return {w for words in CUES.values() for cue in words for w in cue.split()}

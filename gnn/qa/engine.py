@@ -12,6 +12,7 @@ from typing import Any
 
 from gnn.qa.catalogue import INTENTS, MAX_ANSWERS, OUT_OF_SCOPE, Intent, browser_text, explain_cypher
 from gnn.qa.classifier import IntentClassifier
+from gnn.qa.cues import oos_cue
 from gnn.qa.linker import (
     VECTOR_MIN_COSINE,
     DrugMatchFn,
@@ -104,7 +105,9 @@ class QAEngine:
         self.licenses = _licenses()
 
     # -- interpretation --------------------------------------------------------------------------
-    def classify(self, question: str) -> tuple[list[str], list, list[tuple[str, float]], float]:
+    def classify(self, question: str) -> tuple[list[str], list, list[tuple[str, float]], float, bool]:
+        """Tokens, entity mentions, the ranked intents, the similarity to in-scope training questions, and
+        whether the masked question carries an out-of-scope cue."""
         tokens, mentions = self.gaz.scan(question)
         if self.fuzzy:
             mentions = self.gaz.typo_mentions(tokens, mentions, self.vocabulary)
@@ -115,7 +118,7 @@ class QAEngine:
         else:
             probs, similarity = self.clf.proba([masked], [counts], self.encoder)[0], 1.0
         ranked = sorted(zip(self.clf.classes, probs.tolist(), strict=True), key=lambda t: -t[1])
-        return tokens, mentions, ranked, similarity
+        return tokens, mentions, ranked, similarity, oos_cue(masked)
 
     def _compatible(self, ranked: list[tuple[str, float]], tokens: list[str], mentions: list
                     ) -> tuple[str, float]:
@@ -261,18 +264,20 @@ class QAEngine:
         q = (question or "").strip()
         if not q:
             return self._abstain(q, "empty", "the question is empty", None, t0)
-        tokens, mentions, ranked, sim = self.classify(q)
+        tokens, mentions, ranked, sim, cue = self.classify(q)
         top, p = self._compatible(ranked, tokens, mentions)
         alts = [{"intent": i, "probability": round(pr, 3)} for i, pr in ranked[:3]]
-        if top == OUT_OF_SCOPE or p < self.clf.threshold or sim < getattr(self.clf, "min_similarity", 0.0):
+        cue_low = cue and p < getattr(self.clf, "oos_cue_threshold", 0.0)
+        if top == OUT_OF_SCOPE or p < self.clf.threshold or sim < getattr(self.clf, "min_similarity", 0.0) or cue_low:
             why = ("the question is outside what the graph holds (drugs, diseases, symptoms, side effects, genes, "
                    "classes, interactions); it holds no dosing, prognosis, prices or general knowledge")
             return self._abstain(q, "out_of_scope", why, {"intent": top, "probability": round(p, 3),
-                                                          "similarity": round(sim, 3), "alternatives": alts}, t0)
+                                                          "similarity": round(sim, 3), "oos_cue": cue,
+                                                          "alternatives": alts}, t0)
         intent = INTENTS[top]
         slots, entities, problems = self._fill(intent, tokens, mentions, q)
         interp = {"intent": top, "description": intent.description, "probability": round(p, 3),
-                  "similarity": round(sim, 3),
+                  "similarity": round(sim, 3), "oos_cue": cue,
                   "alternatives": alts, "entities": [e.to_dict() for e in entities],
                   "flags": {"major_only": bool(MAJOR_WORDS.search(q))} if "major_only" in intent.flags else {}}
         if problems:

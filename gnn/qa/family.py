@@ -18,6 +18,7 @@ from gnn.pipeline.store import RunManifest
 
 THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5)
 SIMILARITIES = (0.0, 0.6, 0.65, 0.7, 0.75, 0.8)
+CUE_THRESHOLDS = (0.0, 0.8, 0.9, 0.95, 0.99, 1.01)  # 1.01: any out-of-scope cue abstains
 MODEL, BASELINE = "classifier + linker", "keyword + exact name"
 METRICS = ["intent_accuracy", "linking_accuracy", "answer_f1", "answer_f1_template", "answer_f1_hand",
            "abstention_out_of_scope", "abstention_unknown_entity", "false_abstention"]
@@ -203,11 +204,13 @@ class QAFamily(ModelFamily):
         return [engine.ask(q["question"]) for q in it]
 
     @staticmethod
-    def _at_threshold(results: list[dict[str, Any]], tau: float, min_sim: float = 0.0) -> list[dict[str, Any]]:
+    def _at_threshold(results: list[dict[str, Any]], tau: float, min_sim: float = 0.0, tau_cue: float = 0.0
+                      ) -> list[dict[str, Any]]:
         out = []
         for r in results:
             interp = r.get("interpretation") or {}
-            low = interp.get("probability", 1.0) < tau or interp.get("similarity", 1.0) < min_sim
+            p = interp.get("probability", 1.0)
+            low = p < tau or interp.get("similarity", 1.0) < min_sim or (interp.get("oos_cue", False) and p < tau_cue)
             if not r["abstained"] and low:
                 r = {**r, "abstained": True, "reason": "out_of_scope", "answers": []}
             elif r["abstained"] and r.get("reason") != "out_of_scope" and low:
@@ -216,19 +219,21 @@ class QAFamily(ModelFamily):
         return out
 
     def _tune(self, val: list[dict[str, Any]], results: list[dict[str, Any]]
-              ) -> tuple[float, float, dict[str, float]]:
-        """The abstention threshold that maximises the per-question score pooled over val (answer F1 in scope,
-        abstention out of scope and for unknown entities); ties go to the lower threshold."""
+              ) -> tuple[float, float, float, dict[str, float]]:
+        """The abstention thresholds (top probability; similarity to in-scope training questions; top probability
+        when the question has an out-of-scope cue) that maximise the per-question score pooled over val (answer F1
+        in scope, abstention out of scope and for unknown entities); ties go to the lower thresholds."""
         from gnn.qa.evaluate import metrics, score_one
 
-        best: tuple[float, float, float, dict[str, float]] = (-1.0, 0.0, 0.0, {})
+        best: tuple[float, float, float, float, dict[str, float]] = (-1.0, 0.0, 0.0, 0.0, {})
         for tau in THRESHOLDS:
             for sim in SIMILARITIES:
-                res = self._at_threshold(results, tau, sim)
-                score = sum(score_one(q, r)["f1"] for q, r in zip(val, res, strict=True)) / max(1, len(val))
-                if score > best[0] + 1e-9:
-                    best = (score, tau, sim, metrics(val, res))
-        return best[1], best[2], best[3]
+                for cue in CUE_THRESHOLDS:
+                    res = self._at_threshold(results, tau, sim, cue)
+                    score = sum(score_one(q, r)["f1"] for q, r in zip(val, res, strict=True)) / max(1, len(val))
+                    if score > best[0] + 1e-9:
+                        best = (score, tau, sim, cue, metrics(val, res))
+        return best[1], best[2], best[3], best[4]
 
     def _split_fit(self, cfg: QAConfig, backend: Backend, encoder: Any | None, progress: bool
                    ) -> tuple[Any, Any, list[dict[str, Any]], dict[str, float], set[str]]:
@@ -242,7 +247,7 @@ class QAFamily(ModelFamily):
         clf = self._fit(cfg, gaz, train, encoder, vocabulary)
         engine = self._engine(backend, gaz, clf, encoder, vocabulary=vocabulary, compat_depth=cfg.compat_depth)
         res = self._run(engine, val, progress, "validation")
-        clf.threshold, clf.min_similarity, val_metrics = self._tune(val, res)
+        clf.threshold, clf.min_similarity, clf.oos_cue_threshold, val_metrics = self._tune(val, res)
         return gaz, clf, questions, val_metrics, vocabulary
 
     # -- the four verbs -------------------------------------------------------------------------
@@ -257,6 +262,7 @@ class QAFamily(ModelFamily):
             tau = clf.threshold
             final = self._fit(config, gaz, [q for q in questions if q["kind"] != "unknown"], encoder)
             final.threshold, final.min_similarity = tau, clf.min_similarity
+            final.oos_cue_threshold = clf.oos_cue_threshold
         finally:
             backend.close()
         store = self.store(config.artifacts)
@@ -264,6 +270,7 @@ class QAFamily(ModelFamily):
                           seed=config.seed, config=config.to_dict(), build_id=backend.build_id,
                           metrics={**{f"val_{k}": v for k, v in val_metrics.items()}, "threshold": tau,
                                    "min_similarity": clf.min_similarity,
+                                   "oos_cue_threshold": clf.oos_cue_threshold,
                                    "answer_f1": val_metrics.get("answer_f1"),
                                    "intent_accuracy": val_metrics.get("intent_accuracy"),
                                    "abstention_out_of_scope": val_metrics.get("abstention_out_of_scope"),
@@ -297,7 +304,8 @@ class QAFamily(ModelFamily):
                                               vocabulary=vocab), test, progress, f"baseline seed {s}")
                 rows[MODEL].append(metrics(test, res))
                 rows[BASELINE].append(metrics(test, base))
-                notes["thresholds"].append({"probability": clf.threshold, "similarity": clf.min_similarity})
+                notes["thresholds"].append({"probability": clf.threshold, "similarity": clf.min_similarity,
+                                            "oos_cue": clf.oos_cue_threshold})
                 notes["counts"].append({sp: {k: sum(1 for q in questions if q["split"] == sp and q["kind"] == k)
                                              for k in ("template", "hand", "oos", "unknown")}
                                         for sp in ("train", "val", "test")})

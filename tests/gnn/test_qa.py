@@ -168,3 +168,22 @@ def test_compatible_intent_is_the_best_one_the_entities_can_fill(gaz: Gazetteer)
     # one drug and an unknown name: still a (failing) interaction check, not the interactions of the one drug
     assert pick("safe to mix zorblaxin and warfarin?", [("interaction_check", 0.9)]) == "interaction_check"
     assert pick("warfarin interaction check please", [("interaction_check", 0.9)]) == "interactions"
+
+
+def test_out_of_scope_cue_abstains_below_its_threshold(gaz: Gazetteer) -> None:
+    """A question with an out-of-scope cue (dosing, children, prices ...) abstains unless its intent's probability
+    reaches the cue threshold tuned on validation; without a cue the same intent answers."""
+    from gnn.qa.cues import oos_cue
+
+    assert oos_cue("side effects of drug in children") and oos_cue("how much does drug cost")
+    assert not oos_cue("side effects of drug") and not oos_cue("drugs that treat disease")
+    clf = KeywordClassifier()
+    eng = QAEngine(gaz, clf, lambda q, p: [], fuzzy=False)
+    plain, cued = eng.ask("side effects of warfarin"), eng.ask("side effects of warfarin in children")
+    assert plain["interpretation"]["oos_cue"] is False and cued["interpretation"]["oos_cue"] is True
+    assert cued["interpretation"]["intent"] == plain["interpretation"]["intent"] == "side_effects"
+    assert not cued["abstained"]  # the default cue threshold 0 never abstains
+    clf.oos_cue_threshold = 1.01
+    again = eng.ask("side effects of warfarin in children")
+    assert again["abstained"] and again["reason"] == "out_of_scope" and again["interpretation"]["oos_cue"]
+    assert not eng.ask("side effects of warfarin")["abstained"]  # no cue: the threshold does not apply
