@@ -33,7 +33,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=20 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi
