@@ -54,6 +54,13 @@ SUMMARY = {
 }
 
 
+def below_thresholds(p: float, sim: float, cue: bool, tau: float, min_sim: float, tau_cue: float) -> bool:
+    """The abstention thresholds' verdict on one question (out of scope when true): top intent probability `p`
+    below `tau`, similarity to in-scope training questions below `min_sim`, or an out-of-scope cue with `p`
+    below `tau_cue`. Served answers and the validation sweep (`QAFamily._tune`) both decide with it."""
+    return p < tau or sim < min_sim or (cue and p < tau_cue)
+
+
 def _licenses() -> dict[str, str]:
     from kg.schema import get_schema
 
@@ -267,8 +274,9 @@ class QAEngine:
         tokens, mentions, ranked, sim, cue = self.classify(q)
         top, p = self._compatible(ranked, tokens, mentions)
         alts = [{"intent": i, "probability": round(pr, 3)} for i, pr in ranked[:3]]
-        cue_low = cue and p < getattr(self.clf, "oos_cue_threshold", 0.0)
-        if top == OUT_OF_SCOPE or p < self.clf.threshold or sim < getattr(self.clf, "min_similarity", 0.0) or cue_low:
+        if top == OUT_OF_SCOPE or below_thresholds(p, sim, cue, self.clf.threshold,
+                                                   getattr(self.clf, "min_similarity", 0.0),
+                                                   getattr(self.clf, "oos_cue_threshold", 0.0)):
             why = ("the question is outside what the graph holds (drugs, diseases, symptoms, side effects, genes, "
                    "classes, interactions); it holds no dosing, prognosis, prices or general knowledge")
             return self._abstain(q, "out_of_scope", why, {"intent": top, "probability": round(p, 3),

@@ -209,11 +209,13 @@ class QAFamily(ModelFamily):
     @staticmethod
     def _at_threshold(results: list[dict[str, Any]], tau: float, min_sim: float = 0.0, tau_cue: float = 0.0
                       ) -> list[dict[str, Any]]:
+        from gnn.qa.engine import below_thresholds
+
         out = []
         for r in results:
             interp = r.get("interpretation") or {}
-            p = interp.get("probability", 1.0)
-            low = p < tau or interp.get("similarity", 1.0) < min_sim or (interp.get("oos_cue", False) and p < tau_cue)
+            low = below_thresholds(interp.get("probability", 1.0), interp.get("similarity", 1.0),
+                                   interp.get("oos_cue", False), tau, min_sim, tau_cue)
             if not r["abstained"] and low:
                 r = {**r, "abstained": True, "reason": "out_of_scope", "answers": []}
             elif r["abstained"] and r.get("reason") != "out_of_scope" and low:

@@ -172,7 +172,7 @@ def test_compatible_intent_is_the_best_one_the_entities_can_fill(gaz: Gazetteer)
 
 def test_out_of_scope_cue_abstains_below_its_threshold(gaz: Gazetteer) -> None:
     """A question with an out-of-scope cue (dosing, children, prices ...) abstains unless its intent's probability
-    reaches the cue threshold tuned on validation; without a cue the same intent answers."""
+    reaches the cue threshold (a setting chosen on validation); without a cue the same intent answers."""
     from gnn.qa.cues import oos_cue
 
     assert oos_cue("side effects of drug in children") and oos_cue("how much does drug cost")
