@@ -1,7 +1,8 @@
 """Interaction-check latency: `POST /interactions/check` (10 drugs) over loopback HTTP vs one direct driver query.
 
 Run: .venv/bin/python bench/bench_interactions.py [--clients 1,10,50] [--requests 300] [--repeats 3]
-                                                  [--workers 1] [--max-seconds 20] [--random-lists K] [--json]
+                                                  [--workers 1] [--max-seconds 20] [--random-lists K]
+                                                  [--fresh-lists] [--no-predictions] [--json]
 Needs the built graph (NEO4J_URI / NEO4J_PASSWORD). The API runs as `medkg serve` in a subprocess on a free
 loopback port with a throwaway researcher key and no practical rate limit; measuring starts once `/health`
 shows the in-memory interaction store loaded. For each concurrency level, `--requests` requests (bounded
@@ -11,6 +12,8 @@ otherwise dominates); every response is read whole and its status checked. The b
 as one direct Cypher query (CHECK_QUERY, the API's own fallback path, ids already resolved) sent by the
 same number of threads through one neo4j driver, in the same run. Prints medians over repeats of p50, p99
 and throughput, the error count, and the overhead ratio API p50 / direct p50 (and the same for p99).
+The API caches resolved entries and pair answers per complete build: the fixed list and a cycle of K lists
+measure checks of pairs seen before; `--random-lists K --fresh-lists` sends every list once (cache misses).
 """
 
 from __future__ import annotations
@@ -162,6 +165,9 @@ def main() -> None:
     parser.add_argument("--random-lists", type=int, default=0, metavar="K",
                         help="instead of the fixed list, cycle through K seeded random lists of 10 DrugBank ids "
                              "drawn from the drugs that have interactions (no two requests alike)")
+    parser.add_argument("--fresh-lists", action="store_true",
+                        help="with --random-lists: every request of every level and repeat sends a list not sent "
+                             "before (K is raised to cover them), so no pair answer is served from the API's cache")
     parser.add_argument("--no-predictions", action="store_true",
                         help="send predictions=false (default: on, the API default; needs a trained ddi run)")
     parser.add_argument("--json", action="store_true")
@@ -191,7 +197,8 @@ def main() -> None:
                 "MATCH (d:Drug) WHERE d.id STARTS WITH 'DB' AND EXISTS { (d)-[:INTERACTS_WITH]-() } "
                 "RETURN d.id AS id", database_=settings.neo4j_database, routing_=RoutingControl.READ).records)
             rng = random.Random(0)
-            lists = [rng.sample(pool, len(DRUGS)) for _ in range(args.random_lists)]
+            count = args.requests * args.repeats * len(levels) if args.fresh_lists else args.random_lists
+            lists = [rng.sample(pool, len(DRUGS)) for _ in range(max(count, args.random_lists))]
             id_lists = [sorted(x) for x in lists]
         for _ in range(30):  # warm-up: the API's workers, caches and the server's query plan
             warm = httpx.post(f"{url}/interactions/check", json={"drugs": DRUGS, "predictions": PREDICTIONS},
@@ -199,12 +206,15 @@ def main() -> None:
             driver.execute_query(CHECK_QUERY, {"ids": ids}, database_=settings.neo4j_database,
                                  routing_=RoutingControl.READ)
         runs: dict[int, dict[str, list[dict]]] = {c: {"api": [], "direct": []} for c in levels}
+        part = 0
         for _ in range(args.repeats):
             for clients in levels:
-                runs[clients]["direct"].append(_direct_level(driver, settings.neo4j_database, id_lists, clients,
-                                                             args.requests, args.max_seconds))
-                runs[clients]["api"].append(asyncio.run(_api_level(port, headers, lists, clients, args.requests,
-                                                                   args.max_seconds)))
+                some = slice(part * args.requests, (part + 1) * args.requests) if args.fresh_lists else slice(None)
+                part += 1
+                runs[clients]["direct"].append(_direct_level(driver, settings.neo4j_database, id_lists[some],
+                                                             clients, args.requests, args.max_seconds))
+                runs[clients]["api"].append(asyncio.run(_api_level(port, headers, lists[some], clients,
+                                                                   args.requests, args.max_seconds)))
     finally:
         driver.close()
         proc.terminate()
@@ -213,7 +223,10 @@ def main() -> None:
     def med(items: list[dict], key: str) -> float:
         return statistics.median(i[key] for i in items)
 
-    report = {"drugs": DRUGS if not args.random_lists else f"{args.random_lists} random lists of {len(DRUGS)}",
+    what = (f"{len(lists)} random lists, each sent once, of" if args.fresh_lists and args.random_lists
+            else f"{args.random_lists} random lists of" if args.random_lists else "the fixed list of")
+    report = {"drugs": DRUGS if not args.random_lists else f"{what} {len(DRUGS)}",
+              "fresh_lists": bool(args.fresh_lists and args.random_lists),
               "workers": args.workers, "interaction_store": store, "repeats": args.repeats,
               "predictions": warm.get("predictions"),
               "requests": args.requests,
@@ -230,7 +243,6 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    what = f"{args.random_lists} random lists of" if args.random_lists else "the fixed list of"
     print(f"POST /interactions/check, {what} {len(DRUGS)} drugs (45 pairs); uvicorn workers={args.workers}; "
           f"medians of {args.repeats} repeats; {os.cpu_count()} CPUs, load avg {report['load_avg_1m']:.1f}")
     print(f"API pairs from the in-memory store of build {store['build_id']} ({store['facts']:,} facts); "

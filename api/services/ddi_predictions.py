@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic_core import from_json, to_json
 
 from api.services.errors import UNREADABLE_ARTEFACT
 
 log = logging.getLogger(__name__)
 
 LABEL = "predicted, not from a source"
-CACHE_PAIRS = 200_000  # predictions kept per process (LRU), about 1 KB each
 LIKELY = 0.5
 
 
@@ -32,9 +29,6 @@ class PredictionService:
         self._rt: Any = None
         self._tried = False
         self._lock = threading.Lock()
-        # a pair's prediction depends only on the run and the two drugs: the same pairs recur across checks
-        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
-        self._cache_lock = threading.Lock()
         # load in the background from the start (~1 s; the interaction store takes longer), so that the
         # in-memory check never waits for it
         threading.Thread(target=self.runtime, name="medkg-ddi-model", daemon=True).start()
@@ -78,44 +72,10 @@ class PredictionService:
         if rt is None:
             return
         idx = rt.index
-        graded = self._uncached(rt, "graded", [p for p in interactions if p["severity"] == "not graded"
-                                               and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
-        uncovered = self._uncached(rt, "uncovered", [p for p in quiet if p["status"] == "not covered"
-                                                     and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
-        try:
-            self._score(rt, graded, uncovered)
-        finally:
-            self._remember(rt, "graded", graded)
-            self._remember(rt, "uncovered", uncovered)
-
-    @staticmethod
-    def _key(rt: Any, kind: str, p: dict) -> tuple:
-        a, b = p["drug_a"], p["drug_b"]
-        return (rt.model_run, kind, a["id"], a["name"], b["id"], b["name"])
-
-    def _uncached(self, rt: Any, kind: str, pairs: list[dict]) -> list[dict]:
-        """Pairs whose prediction is not cached yet; cached ones get theirs (a copy: answers are mutable).
-
-        Kept as JSON and parsed on a hit: a fresh copy, far cheaper than deep-copying the nested dicts (which
-        profiling showed as the check's largest cost with predictions on)."""
-        todo = []
-        with self._cache_lock:
-            for p in pairs:
-                hit = self._cache.get(self._key(rt, kind, p))
-                if hit is None:
-                    todo.append(p)
-                else:
-                    self._cache.move_to_end(self._key(rt, kind, p))
-                    p["predicted"] = from_json(hit)
-        return todo
-
-    def _remember(self, rt: Any, kind: str, pairs: list[dict]) -> None:
-        with self._cache_lock:
-            for p in pairs:
-                if p.get("predicted"):
-                    self._cache[self._key(rt, kind, p)] = to_json(p["predicted"])
-            while len(self._cache) > CACHE_PAIRS:
-                self._cache.popitem(last=False)
+        self._score(rt, [p for p in interactions if p["severity"] == "not graded"
+                         and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx],
+                    [p for p in quiet if p["status"] == "not covered"
+                     and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
 
     def _score(self, rt: Any, graded: list[dict], uncovered: list[dict]) -> None:
         idx = rt.index
@@ -132,15 +92,17 @@ class PredictionService:
             both = rt.type_proba(np.concatenate([a, b]), np.concatenate([b, a]))
             fwd, rev = both[:len(a)], both[len(a):]
             p_any = rt.any_proba(a, b)
+            # per pair, the orientation whose best type is likelier: (a, b) or (b, a) in ddi.tsv order
+            forward = fwd.max(axis=1) >= rev.max(axis=1)
+            d1s, d2s = np.where(forward, a, b), np.where(forward, b, a)
+            tps = np.where(forward[:, None], fwd, rev)
+            types = tps.argmax(axis=1)
+            tvec = np.zeros((len(a), tps.shape[1] + 1), np.float32)
+            tvec[np.arange(len(a)), types] = 1
+            sps = rt.severity_proba(d1s, d2s, tvec)
+            labels = rt.severity_label(sps)
             for i, p in enumerate(uncovered):
-                # the orientation whose best type is likelier: (a, b) or (b, a) in ddi.tsv order
-                d1, d2, tp = (int(a[i]), int(b[i]), fwd[i]) if fwd[i].max() >= rev[i].max() else \
-                    (int(b[i]), int(a[i]), rev[i])
-                t = int(tp.argmax())
-                tvec = np.zeros((1, len(tp) + 1), np.float32)
-                tvec[0, t] = 1
-                sp = rt.severity_proba(np.array([d1]), np.array([d2]), tvec)[0]
-                label = rt.severity_label(sp[None, :])[0]
+                d1, d2, tp, t, sp, label = int(d1s[i]), int(d2s[i]), tps[i], int(types[i]), sps[i], labels[i]
                 name = {p["drug_a"]["id"]: p["drug_a"]["name"], p["drug_b"]["id"]: p["drug_b"]["name"]}
                 n1, n2 = name[rt.drugs[d1]], name[rt.drugs[d2]]
                 part = self._severity_part(rt, p, d1, d2, sp, label)

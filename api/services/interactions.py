@@ -4,10 +4,12 @@ round trip while it loads or a build is in progress), severity scale, coverage w
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
 from neo4j import Driver
+from pydantic_core import from_json, to_json
 
 from api.services.db import run_read
 from api.services.ddi_predictions import LABEL as PREDICTED_LABEL
@@ -25,14 +27,29 @@ from api.services.graph_index import (
     get_index,
 )
 from api.services.lookup import DrugLookup, EntryMatch
+from api.services.lru import Lru
+from api.services.pair_answers import (
+    GRADED,
+    NO_KNOWN,
+    NOT_COVERED,
+    NOT_GRADED,
+    SEVERITY_ORDER,
+    PairAnswer,
+    graded,
+    groups_text,
+    json_array,
+    json_object,
+    pair_answer,
+    pair_coverage,
+)
 from api.services.pair_store import PairStore, cached_store, load_in_background
 from kg.errors import InvalidInput, NotFound
 from kg.schema import get_schema
 
-SEVERITY_ORDER = {"Major": 0, "Moderate": 1, "Minor": 2, "not graded": 3}
-GRADED = ("Major", "Moderate", "Minor")
-NOT_GRADED = "not graded"
 MAX_PAGE = 200
+ENTRY_CACHE = 4096  # resolved list entries per process (the names people type recur)
+ANSWER_CACHE = 100_000  # serialised pair answers per process (~1.3 KB each): pairs recur across medication lists
+PairFacts = Callable[[str, str], list[dict]]
 _FACT = """{subject: startNode(r).id, object: endNode(r).id, source: r.source, license: r.license,
             source_version: r.source_version, severity: r.severity, mechanism: r.mechanism, ddi_type: r.ddi_type}"""
 
@@ -62,21 +79,17 @@ RETURN d.id AS id, d.name AS name, total, {BUILD_ID} AS build_id,
 """
 
 
-def _groups(groups: tuple[str, ...]) -> str:
-    return ", ".join(groups)
-
-
 def drug_coverage(drug_id: str, name: str, index: GraphIndex) -> dict[str, Any]:
     """Per-source coverage of one drug, with the wording a reader needs."""
     cov = index.of(drug_id)
     if not cov.in_ddinter:
         ddinter_note = f"{name} is not in DDInter"
     elif cov.ddinter_complete:
-        ddinter_note = (f"{name} is in DDInter (ATC group {_groups(cov.ddinter_groups)}, whose file is present: "
+        ddinter_note = (f"{name} is in DDInter (ATC group {groups_text(cov.ddinter_groups)}, whose file is present: "
                         "all its DDInter interactions are in the data)")
     else:
         ddinter_note = (f"{name} is in DDInter but not in an ATC group whose file is present "
-                        f"({_groups(DDINTER_GROUPS)}; {_groups(DDINTER_MISSING_GROUPS)} are missing): only its "
+                        f"({groups_text(DDINTER_GROUPS)}; {groups_text(DDINTER_MISSING_GROUPS)} are missing): only its "
                         "interactions with drugs of those groups are in the data")
     ddi86_note = (f"{name} is in the DrugBank 86-type interaction set" if cov.in_ddi86
                   else f"{name} is not in the DrugBank 86-type interaction set")
@@ -84,65 +97,6 @@ def drug_coverage(drug_id: str, name: str, index: GraphIndex) -> dict[str, Any]:
             "ddinter_groups": list(cov.ddinter_groups), "in_drugbank_ddi_86": cov.in_ddi86,
             "sources": [{"source": DDINTER, "covered": cov.in_ddinter, "note": ddinter_note},
                         {"source": DDI86, "covered": cov.in_ddi86, "note": ddi86_note}]}
-
-
-def pair_coverage(a: tuple[str, str], b: tuple[str, str], index: GraphIndex) -> list[dict[str, Any]]:
-    """Does each source cover the pair (would it list an interaction between a and b if it knew one)?"""
-    (a_id, a_name), (b_id, b_name) = a, b
-    ca, cb = index.of(a_id), index.of(b_id)
-    missing = [n for n, c in ((a_name, ca), (b_name, cb)) if not c.in_ddinter]
-    if missing:
-        ddinter = (False, f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in DDInter")
-    elif ca.ddinter_complete or cb.ddinter_complete:
-        whole = a_name if ca.ddinter_complete else b_name
-        groups = ca.ddinter_groups if ca.ddinter_complete else cb.ddinter_groups
-        ddinter = (True, f"DDInter covers this pair ({whole}'s ATC group {_groups(groups)} file lists all its "
-                         "interactions)")
-    else:
-        ddinter = (False, f"DDInter does not cover this pair: neither drug is in an ATC group whose DDInter file "
-                          f"is present ({_groups(DDINTER_GROUPS)}; the {_groups(DDINTER_MISSING_GROUPS)} files "
-                          "are missing)")
-    missing86 = [n for n, c in ((a_name, ca), (b_name, cb)) if not c.in_ddi86]
-    if missing86:
-        ddi86 = (False, f"{' and '.join(missing86)} {'is' if len(missing86) == 1 else 'are'} not in the DrugBank "
-                        "86-type set")
-    else:
-        ddi86 = (True, "both drugs are in the DrugBank 86-type set")
-    return [{"source": DDINTER, "covered": ddinter[0], "note": ddinter[1]},
-            {"source": DDI86, "covered": ddi86[0], "note": ddi86[1]}]
-
-
-def _source_name(key: str) -> str:
-    spec = get_schema().sources.get(key)
-    return spec.name if spec else key
-
-
-def grade(facts: list[dict], coverage: list[dict]) -> tuple[str, str | None, str]:
-    """Severity on the named scale, its source and a note, from the facts of one pair."""
-    ddinter = [f for f in facts if f["source"] == DDINTER]
-    if ddinter:
-        level = ddinter[0]["severity"]
-        if level in GRADED:
-            return level, DDINTER, f"DDInter grades this interaction {level}"
-        return NOT_GRADED, DDINTER, f"DDInter lists this interaction with level {level!r}, i.e. not graded"
-    ddinter_cov = next(c for c in coverage if c["source"] == DDINTER)
-    if ddinter_cov["covered"]:
-        return NOT_GRADED, None, ("no DDInter grade: DDInter covers this pair but lists no interaction; the "
-                                  "DrugBank mechanism is the only evidence")
-    return NOT_GRADED, None, f"no DDInter grade: {ddinter_cov['note']}"
-
-
-def _fact_out(f: dict) -> dict:
-    return {**f, "source_name": _source_name(f["source"])}
-
-
-def _mechanisms(facts: list[dict]) -> list[dict]:
-    return [{"sentence": f["mechanism"], "ddi_type": f["ddi_type"], "subject": f["subject"], "source": f["source"],
-             "license": f["license"]} for f in facts if f.get("mechanism")]
-
-
-def _sort_facts(facts: list[dict]) -> list[dict]:
-    return sorted(facts, key=lambda f: (f["source"] != DDINTER, f["source"], f.get("ddi_type") or 0, f["subject"]))
 
 
 def _entry_dict(i: int, entry: EntryMatch, status: str | None = None) -> dict:
@@ -165,12 +119,24 @@ class InteractionService:
         self.driver, self.database, self.key, self.lookup = driver, database, key, lookup
         self.builds = BuildClock(driver, database, build_check_seconds)
         self.predictions = predictions if predictions is not None else shared_predictions()
+        self._entries: Lru[tuple[str, str], EntryMatch] = Lru(ENTRY_CACHE)
+        # plain tuples of str/bytes: the collector untracks them, so a full cache adds nothing to GC pauses
+        self._answers: Lru[tuple, tuple] = Lru(ANSWER_CACHE)
 
     def index(self, build_id: str | object | None = ...) -> GraphIndex:
         return get_index(self.driver, self.database, self.key, build_id)
 
     def check(self, drugs: list[str], predict: bool = True) -> dict[str, Any]:
-        """Resolve every entry, look up all pairs, grade, and word the coverage.
+        """The check's answer as a dict (see `check_json`)."""
+        return from_json(self.check_json(drugs, predict))
+
+    def check_in_memory(self, drugs: list[str], predict: bool = True) -> dict[str, Any] | None:
+        """The check as a dict when it needs no I/O (see `check_in_memory_json`), else None."""
+        body = self.check_in_memory_json(drugs, predict)
+        return None if body is None else from_json(body)
+
+    def check_json(self, drugs: list[str], predict: bool = True) -> bytes:
+        """Resolve every entry, look up all pairs, grade, and word the coverage; the answer as JSON.
 
         The pairs come from the in-memory store of the newest build when that build is complete and its store
         is loaded (see `BuildClock` for how fresh that view is); otherwise from one Cypher query, and the
@@ -192,7 +158,7 @@ class InteractionService:
             return None
         return cached_store(build.build_id, self.database)
 
-    def check_in_memory(self, drugs: list[str], predict: bool = True) -> dict[str, Any] | None:
+    def check_in_memory_json(self, drugs: list[str], predict: bool = True) -> bytes | None:
         """The check when it needs no I/O and no slow warm-up (fresh build state, store, index and fuzzy matcher
         all in memory), else None: safe to run on the event loop."""
         build = self.builds.peek()
@@ -205,15 +171,23 @@ class InteractionService:
             return None  # the model loads on first use: not on the event loop
         return self._check_store(drugs, store, index, predict)
 
-    def _check_store(self, drugs: list[str], store: PairStore, index: GraphIndex, predict: bool = True
-                     ) -> dict[str, Any]:
-        entries = [self.lookup.resolve(text, index) for text in drugs]
+    def _check_store(self, drugs: list[str], store: PairStore, index: GraphIndex, predict: bool = True) -> bytes:
+        """The check from the store of a complete build: nothing in it changes, so resolved entries and pair
+        answers are cached under its build id."""
+        entries = [self._resolve_cached(text, index) for text in drugs]
         ids = sorted({d.id for e in entries for d in e.drugs})
-        row = {"found": store.found(ids), "facts": store.facts_among(ids), "build_id": store.build_id}
-        return self._report(entries, row, index, predict)
+        return self._report(entries, store.found(ids), store.pair_facts, index, predict, cache_key=store.build_id)
 
-    def _check_cypher(self, drugs: list[str], predict: bool = True) -> dict[str, Any]:
-        """The check as one Cypher round trip (re-resolving if the graph was rebuilt meanwhile)."""
+    def _resolve_cached(self, text: str, index: GraphIndex) -> EntryMatch:
+        key = (index.build_id, text)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self.lookup.resolve(text, index)
+            self._entries.put(key, entry)
+        return entry
+
+    def _check_cypher(self, drugs: list[str], predict: bool = True) -> bytes:
+        """The check as one Cypher round trip (re-resolving if the graph was rebuilt meanwhile); nothing cached."""
         index = cached_index(self.key, self.database) or self.index()
         entries = [self.lookup.resolve(text, index) for text in drugs]
         ids = sorted({d.id for e in entries for d in e.drugs})
@@ -223,11 +197,16 @@ class InteractionService:
             entries = [self.lookup.resolve(text, index) for text in drugs]
             ids = sorted({d.id for e in entries for d in e.drugs})
             row = run_read(self.driver, self.database, CHECK_QUERY, {"ids": ids})[0]
-        return self._report(entries, row, index, predict)
+        by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for fact in row["facts"]:
+            by_pair[tuple(sorted((fact["subject"], fact["object"])))].append(fact)
+        return self._report(entries, row["found"], lambda a, b: by_pair.get((a, b), []), index, predict)
 
-    def _report(self, entries: list[EntryMatch], row: dict, index: GraphIndex, predict: bool = True
-                ) -> dict[str, Any]:
-        found = {d["id"]: d["name"] for d in row["found"]}
+    def _report(self, entries: list[EntryMatch], found_drugs: list[dict], facts_of: PairFacts, index: GraphIndex,
+                predict: bool = True, cache_key: str | None = None) -> bytes:
+        """The check's answer. `facts_of(a, b)` gives the facts of a pair (ids sorted); with a `cache_key` (a
+        complete build's id) pair answers are cached under it and the model run."""
+        found = {d["id"]: d["name"] for d in found_drugs}
         entry_out, warnings = [], []
         owners: dict[str, list[int]] = defaultdict(list)
         for i, entry in enumerate(entries):
@@ -265,58 +244,43 @@ class InteractionService:
             if not cov["in_ddinter"] and not cov["in_drugbank_ddi_86"]:
                 warnings.append({"kind": "not_covered", "entries": owners[cov["id"]], "drug_id": cov["id"],
                                  "message": f"{cov['name']} is in no interaction source: its pairs are not covered"})
-        by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for fact in row["facts"]:
-            by_pair[tuple(sorted((fact["subject"], fact["object"])))].append(fact)
-        interactions, quiet = [], []
+        run = self.predictions.model_run if predict and self.predictions is not None else None
+        answers: list[tuple[str, str, PairAnswer]] = []
+        fresh: list[tuple[tuple | None, str, str, dict[str, Any]]] = []
         for a, b in combinations(sorted(drug_ids), 2):
             if set(owners[a]) == set(owners[b]) and len(owners[a]) == 1:
                 continue  # two ingredients of one product
-            ref_a, ref_b = {"id": a, "name": found[a]}, {"id": b, "name": found[b]}
-            pair_cov = pair_coverage((a, found[a]), (b, found[b]), index)
-            facts = _sort_facts(by_pair.get((a, b), []))
-            if facts:
-                severity, source, note = grade(facts, pair_cov)
-                interactions.append({"drug_a": ref_a, "drug_b": ref_b, "severity": severity, "severity_source": source,
-                                     "severity_note": note, "mechanisms": _mechanisms(facts),
-                                     "facts": [_fact_out(f) for f in facts], "coverage": pair_cov,
-                                     "entries": sorted(set(owners[a]) | set(owners[b]))})
-                continue
-            covered_by = [c["source"] for c in pair_cov if c["covered"]]
-            if covered_by:
-                names = " and ".join(_source_name(s) for s in covered_by)
-                quiet.append({"drug_a": ref_a, "drug_b": ref_b, "status": "no known interaction",
-                              "covered_by": covered_by, "coverage": pair_cov,
-                              "note": f"no known interaction: {names} "
-                                      + ("covers this pair and lists none" if len(covered_by) == 1
-                                         else "cover this pair and list none")})
+            key = (cache_key, run, a, b) if cache_key is not None else None
+            cached = self._answers.get(key) if key is not None else None
+            if cached is None:
+                fresh.append((key, a, b, pair_answer((a, found[a]), (b, found[b]), facts_of(a, b), index)))
             else:
-                quiet.append({"drug_a": ref_a, "drug_b": ref_b, "status": "not covered", "covered_by": [],
-                              "coverage": pair_cov,
-                              "note": "not covered by any interaction source: nothing is known either way, which "
-                                      "is not evidence that the two do not interact"})
-        interactions.sort(key=lambda p: (SEVERITY_ORDER[p["severity"]], p["drug_a"]["name"].lower(),
-                                         p["drug_b"]["name"].lower()))
-        quiet.sort(key=lambda p: (p["status"] != "not covered", p["drug_a"]["name"].lower(),
-                                  p["drug_b"]["name"].lower()))
-        for p in interactions + quiet:
-            p["predicted"] = None
-        run = None
-        if predict and self.predictions is not None:
-            self.predictions.annotate(interactions, quiet)
-            run = self.predictions.model_run
+                answers.append((a, b, PairAnswer._make(cached)))
+        if run is not None and fresh:
+            new = [p for *_, p in fresh]
+            self.predictions.annotate([p for p in new if "severity" in p], [p for p in new if "severity" not in p])
+        for key, a, b, answer in fresh:
+            frozen = PairAnswer.of(answer)
+            if key is not None:
+                self._answers.put(key, tuple(frozen))
+            answers.append((a, b, frozen))
+        answers.sort(key=lambda x: (not x[2].interacting, x[2].sort_key()))
+        pairs = [p for _, _, p in answers]
+        interactions = [p.body(sorted(set(owners[a]) | set(owners[b]))) for a, b, p in answers if p.interacting]
+        quiet = [p.json for p in pairs if not p.interacting]
         for warning in warnings:
             warning.setdefault("drug_id", None)
-        by_severity = {s: sum(1 for p in interactions if p["severity"] == s) for s in SEVERITY_ORDER}
+        by_severity = {s: sum(1 for p in pairs if p.severity == s) for s in SEVERITY_ORDER}
         summary = {"entries": len(entries), "resolved_entries": sum(e.status == "resolved" for e in entries),
-                   "drugs": len(drug_ids), "pairs": len(interactions) + len(quiet),
-                   "interacting_pairs": len(interactions),
-                   "no_known_interaction_pairs": sum(p["status"] == "no known interaction" for p in quiet),
-                   "not_covered_pairs": sum(p["status"] == "not covered" for p in quiet), "by_severity": by_severity}
-        return {"entries": entry_out, "coverage": coverage, "interactions": interactions, "no_interaction": quiet,
-                "warnings": warnings, "summary": summary, "sources": _sources_info(),
-                "predictions": {"enabled": bool(predict and run), "model_run": run, "label": PREDICTED_LABEL,
-                                "predicted_pairs": sum(p["predicted"] is not None for p in interactions + quiet)}}
+                   "drugs": len(drug_ids), "pairs": len(pairs), "interacting_pairs": len(interactions),
+                   "no_known_interaction_pairs": sum(p.status == NO_KNOWN for p in pairs),
+                   "not_covered_pairs": sum(p.status == NOT_COVERED for p in pairs), "by_severity": by_severity}
+        predictions = {"enabled": bool(predict and run), "model_run": run, "label": PREDICTED_LABEL,
+                       "predicted_pairs": sum(p.predicted for p in pairs)}
+        return json_object({"entries": to_json(entry_out), "coverage": to_json(coverage),
+                            "interactions": json_array(interactions), "no_interaction": json_array(quiet),
+                            "warnings": to_json(warnings), "summary": to_json(summary),
+                            "sources": to_json(_sources_info()), "predictions": to_json(predictions)})
 
     def of_drug(self, ref: str, severities: list[str], limit: int, offset: int) -> dict[str, Any]:
         """The interactions of one drug (id or name), Major first, filtered by severity and paged."""
@@ -338,12 +302,9 @@ class InteractionService:
             index = self.index(row["build_id"])
         items = []
         for partner in row["items"]:
-            facts = _sort_facts(partner["facts"])
             pair_cov = pair_coverage((row["id"], row["name"]), (partner["id"], partner["name"]), index)
-            severity, source, note = grade(facts, pair_cov)
-            items.append({"partner": {"id": partner["id"], "name": partner["name"]}, "severity": severity,
-                          "severity_source": source, "severity_note": note, "mechanisms": _mechanisms(facts),
-                          "facts": [_fact_out(f) for f in facts]})
+            items.append({"partner": {"id": partner["id"], "name": partner["name"]},
+                          **graded(partner["facts"], pair_cov)})
         return {"drug": {"id": row["id"], "name": row["name"]},
                 "coverage": drug_coverage(row["id"], row["name"], index),
                 "severity": severities, "total": row["total"], "limit": limit, "offset": offset, "items": items}

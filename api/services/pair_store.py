@@ -14,7 +14,6 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 from neo4j import Driver, ManagedTransaction, unit_of_work
@@ -51,14 +50,9 @@ class PairStore:
         """The Drug nodes among `ids`, as the check query returns them."""
         return [{"id": i, "name": self.names[i]} for i in ids if i in self.names]
 
-    def facts_among(self, ids: list[str]) -> list[dict[str, Any]]:
-        """Every fact between two of `ids` (each relationship once, as stored)."""
-        present = sorted({i for i in ids if i in self.names})
-        out = []
-        for pair in combinations(present, 2):
-            for fact in self.pairs.get(pair, ()):
-                out.append(dict(zip(FIELDS, fact, strict=True)))
-        return out
+    def pair_facts(self, a: str, b: str) -> list[dict[str, Any]]:
+        """The facts between drugs `a` < `b`."""
+        return [dict(zip(FIELDS, fact, strict=True)) for fact in self.pairs.get((a, b), ())]
 
 
 def load_store(driver: Driver, database: str, build_id: str) -> PairStore:

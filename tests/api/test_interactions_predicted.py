@@ -104,9 +104,9 @@ def test_payload_validates_against_the_response_model(pclient: TestClient) -> No
     assert json.loads(to_json(body)) == json.loads(CheckResponse.model_validate(body).model_dump_json())
 
 
-def test_repeated_pairs_are_served_from_the_prediction_cache(pclient: TestClient, monkeypatch) -> None:
-    """A pair's prediction depends only on the run and the two drugs: the second check of the same list gives
-    the same predictions without scoring again, and mutating one answer does not leak into the next."""
+def test_repeated_pairs_are_served_from_the_pair_answer_cache(pclient: TestClient, monkeypatch) -> None:
+    """A pair's answer (its prediction included) depends only on the build, the run and the two drugs: the
+    second check of the same list gives the same predictions without scoring again."""
     first = pclient.post("/interactions/check", json={"drugs": EXAMPLE}).json()
     service = pclient.app.state.services.interactions.predictions
     rt = service.runtime()
