@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services.db import Gateway
+from api.services.db import Gateway, run_read, run_read_records
 from api.services.errors import QueryTimeout
 from kg import db as kg_db
 from kg.settings import Settings
@@ -100,3 +100,19 @@ def test_app_queries_use_the_database_of_the_apps_settings(settings: Settings,
         assert similar.status_code == 503 and "medkgnosuchdb" in similar.text, similar.text
         entity = client.get("/entities/Drug/DB00945")
         assert entity.status_code == 503 and "medkgnosuchdb" in entity.text, entity.text
+
+
+@pytest.mark.neo4j
+def test_rows_equal_the_drivers_own_conversion_with_and_without_graph_values(driver, settings: Settings) -> None:
+    """`run_read`'s fast row conversion must give exactly `record.data()`: plain maps, dates, and graph entities
+    nested in lists and maps (which need the driver's conversion)."""
+    query = """MATCH (d:Drug {id: 'DB00682'})-[r:INTERACTS_WITH]-(o:Drug)
+               WITH d, r, o LIMIT 1
+               RETURN d.id AS id, {n: [1, 2.5, 'x', null, true], when: date('2026-12-03')} AS plain,
+                      [d, {rel: r}] AS graph, o AS node"""
+    records = run_read_records(driver, settings.neo4j_database, query)
+    assert len(records) == 1
+    row = run_read(driver, settings.neo4j_database, query)[0]
+    assert row == records[0].data()
+    assert row["graph"][0]["id"] == "DB00682" and row["node"]["id"]  # nodes became property maps
+    assert str(row["plain"]["when"]) == "2026-12-03"
