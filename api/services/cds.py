@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.services.cds_facts import FactsCache
+from api.services.cds_facts import ClinicalFacts, FactsCache
 from api.services.graph_index import DDI86, DDINTER, GraphIndex, cached_index
 from api.services.interactions import InteractionService
 from kg.errors import MedKGError, NotFound
@@ -284,11 +284,28 @@ class CdsService:
 
     # ----- Call -> cards -------------------------------------------------------------------------
     def cards(self, call: Call) -> list[dict[str, Any]]:
+        """The call's cards; may read Neo4j (the check, the facts of a new build): run it off the event loop."""
+        queries = [m.query or "" for m in call.meds if m.query]
+        result = (self.interactions.check_in_memory(queries) or self.interactions.check(queries)) if queries else None
+        facts = self.facts.get(self.interactions.builds.current().build_id) if result is not None else None
+        return self._cards(call, result, facts)
+
+    def cards_in_memory(self, call: Call) -> list[dict[str, Any]] | None:
+        """The call's cards when all they need is in memory (build view, facts, coverage index, the check's store),
+        else None: safe to run on the event loop, where it avoids the threadpool's GIL contention under load."""
+        build = self.interactions.builds.peek()
+        facts = self.facts.peek(build.build_id) if build is not None else None
+        svc = self.interactions
+        if facts is None or cached_index(svc.key, svc.database) is None:
+            return None
+        queries = [m.query or "" for m in call.meds if m.query]
+        result = svc.check_in_memory(queries) if queries else None
+        if queries and result is None:
+            return None
+        return self._cards(call, result, facts)
+
+    def _cards(self, call: Call, result: dict[str, Any] | None, facts: ClinicalFacts | None) -> list[dict[str, Any]]:
         checkable = [m for m in call.meds if m.query]
-        result = None
-        if checkable:
-            queries = [m.query or "" for m in checkable]
-            result = self.interactions.check_in_memory(queries) or self.interactions.check(queries)
         cards: list[dict[str, Any]] = []
         note = self._prefetch_note(call)
         owners: dict[str, list[Med]] = {}
@@ -318,7 +335,6 @@ class CdsService:
                 else:
                     cards.extend(self._interaction_card(pair, owners, note) for pair in pairs)
             cards.extend(self._prediction_cards(result, owners, focus, note))
-            facts = self.facts.get(self.interactions.builds.current().build_id)
             cards.extend(self._allergy_cards(call, owners, focus, facts, unresolved, note))
             cards.extend(self._non_indication_cards(call, owners, focus, facts, note))
         if unresolved:

@@ -70,6 +70,11 @@ class FactsCache:
         self._facts: ClinicalFacts | None = None
         self._lock = threading.Lock()
 
+    def peek(self, build_id: str | None) -> ClinicalFacts | None:
+        """The facts of `build_id` if loaded (never queries)."""
+        facts = self._facts
+        return facts if facts is not None and facts.build_id == build_id else None
+
     def get(self, build_id: str | None) -> ClinicalFacts:
         facts = self._facts
         if facts is not None and facts.build_id == build_id:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -174,6 +175,25 @@ def test_non_indication_card_from_patient_conditions(client: TestClient) -> None
     assert cards[0]["indicator"] == "warning" and "PharmacotherapyDB" in cards[0]["detail"]
     body["prefetch"]["conditions"]["entry"][0]["resource"] = condition("c1", "p1", "195967001", "Asthma", active=False)
     assert _cards(client, SIGN, body) == []
+
+
+def test_cards_on_the_event_loop_equal_the_threadpool_cards(client: TestClient) -> None:
+    """The in-memory path (run on the event loop) gives the threadpool path's cards; before the build's facts are
+    loaded it declines (None) instead of reading Neo4j on the event loop."""
+    assert _cards(client, SIGN, _warfarin_order())  # the app's CdsService exists and has loaded the facts
+    service = client.app.state.cds
+    deadline = time.monotonic() + 120
+    while service.interactions.check_in_memory(["warfarin"]) is None:  # the store loads in the background
+        assert time.monotonic() < deadline, "the interaction store never loaded"
+        time.sleep(0.2)
+    call = service.parse("medkg-order-sign", _warfarin_order())
+    strip = lambda cards: [{k: v for k, v in c.items() if k != "uuid"} for c in cards]  # noqa: E731
+    in_memory = service.cards_in_memory(call)
+    assert in_memory is not None and len(in_memory) >= 3
+    assert strip(in_memory) == strip(service.cards(call))
+    fresh = CdsService(service.interactions)
+    assert fresh.cards_in_memory(call) is None
+    assert strip(fresh.cards(call)) == strip(in_memory)
 
 
 def test_predicted_interactions_become_labelled_info_cards(client: TestClient, monkeypatch) -> None:
