@@ -306,6 +306,7 @@ class QAEngine:
         params.update(interp["flags"])
         params["limit"] = MAX_ANSWERS
         extra: dict[str, Any] = {}
+        truncated = False
         if top == "explain":
             params["k"] = 5
             cypher = explain_cypher()
@@ -313,9 +314,12 @@ class QAEngine:
             answers = self._paths(rows)
         else:
             cypher = intent.cypher
-            rows = self.reader(cypher, params)
+            # one row beyond the limit tells a complete answer of exactly MAX_ANSWERS from a cut one; the Cypher
+            # shown keeps the limit, so in the Browser it returns exactly the answers listed
+            rows = self.reader(cypher, {**params, "limit": MAX_ANSWERS + 1})
+            truncated = len(rows) > MAX_ANSWERS
             answers = [{"id": r["id"], "name": r["name"], "label": r["label"],
-                        "facts": [clean_fact(f, self.licenses) for f in r["facts"]]} for r in rows]
+                        "facts": [clean_fact(f, self.licenses) for f in r["facts"]]} for r in rows[:MAX_ANSWERS]]
             if top == "interaction_check" and self.check is not None:
                 extra["check"] = self.check(params["drugs"])
             if top == "side_effects" and not answers:  # no recorded profile: say so, predictions kept apart
@@ -325,11 +329,11 @@ class QAEngine:
                 a["prediction"] = True
         names = {s: ", ".join(lk.name or lk.id or "" for lk in v) for s, v in slots.items()}
         e = [names[s.name] for s in intent.slots]
-        summary = self._summary(top, answers, e, bool(interp["flags"].get("major_only")))
+        summary = self._summary(top, answers, e, bool(interp["flags"].get("major_only")), truncated)
         if "predictions" in extra:
             summary = self._no_profile_summary(e[0], extra["predictions"])
         return {"question": q, "abstained": False, "reason": None, "interpretation": interp, "answers": answers,
-                "count": len(answers), "truncated": len(answers) >= MAX_ANSWERS, "summary": summary,
+                "count": len(answers), "truncated": truncated, "summary": summary,
                 "cypher": {"query": cypher, "params": params, "browser": browser_text(cypher, params)},
                 "model_run": self.model_run, "ms": round(1000 * (time.perf_counter() - t0), 2), **extra}
 
@@ -372,14 +376,18 @@ class QAEngine:
         return out[:MAX_ANSWERS]
 
     @staticmethod
-    def _summary(intent: str, answers: list[dict[str, Any]], e: list[str], major: bool) -> str:
+    def _summary(intent: str, answers: list[dict[str, Any]], e: list[str], major: bool, truncated: bool = False
+                 ) -> str:
+        """One sentence from the answers; a cut answer says "more than N" and that the first N are listed."""
         names = [str(a["name"]) for a in answers[:3]]
         top = ""
         if names:
             more = len(answers) - len(names)
             top = ": " + ", ".join(names) + (f" and {more} more" if more > 0 else "")
-        return SUMMARY[intent].format(n=len(answers), e0=e[0] if e else "", e1=e[1] if len(e) > 1 else "",
-                                      top=top, major="Major " if major else "")
+        n = f"more than {len(answers)}" if truncated else str(len(answers))
+        text = SUMMARY[intent].format(n=n, e0=e[0] if e else "", e1=e[1] if len(e) > 1 else "", top=top,
+                                      major="Major " if major else "")
+        return text[:-1] + f" (the first {len(answers)} listed, most relevant first)." if truncated else text
 
     def _abstain(self, q: str, reason: str, message: str, interp: dict[str, Any] | None, t0: float,
                  candidates: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -156,3 +156,16 @@ def test_gazetteer_is_read_once_per_graph_state(qa_client: TestClient, driver) -
     finally:
         write(driver, "MATCH ()-[r:PREDICTED_CAUSES {model_run: 'test-qa-cache'}]->() DELETE r")
     assert QAService(app.state.settings, app.state.driver, app.state.services).engine().gaz is first
+
+
+def test_a_cut_answer_says_so_and_a_complete_one_does_not(qa_client: TestClient) -> None:
+    """Warfarin has more than MAX_ANSWERS interacting drugs: the answer lists the first MAX_ANSWERS, is marked
+    truncated, and its summary says "more than", never a count that reads as the total."""
+    body = ask(qa_client, "What are the interactions of warfarin?")
+    assert body["interpretation"]["intent"] == "interactions" and not body["abstained"]
+    assert body["count"] == len(body["answers"]) == MAX_ANSWERS and body["truncated"] is True
+    assert body["summary"].startswith(f"Warfarin has more than {MAX_ANSWERS} interacting drug(s)")
+    assert body["summary"].endswith(f"(the first {MAX_ANSWERS} listed, most relevant first).")
+    assert body["cypher"]["params"]["limit"] == MAX_ANSWERS
+    small = ask(qa_client, "What are the targets of Coumadin?")
+    assert small["truncated"] is False and "more than" not in small["summary"]
