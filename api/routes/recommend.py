@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.security import ANY_ROLE, Role
+from api.services.memory import keep_long_lived
 from api.services.recommend import RecommendService
 
 
@@ -19,6 +20,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the treats model once at start-up (runs inside the app's lifespan, after the gateway opens)."""
     app.state.recommend = RecommendService(app.state.settings, app.state.db)
     app.state.recommend.load()  # never raises: no model → the route answers 503
+    keep_long_lived()
     yield
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.models.common import MAX_OFFSET, DrugName, ErrorWithSuggestions
 from api.security import ANY_ROLE
+from api.services.memory import keep_long_lived
 from api.services.sideeffects import MAX_PAGE, SideEffectService
 
 
@@ -20,6 +21,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the side-effect model once at start-up (inside the app's lifespan, after the driver opens)."""
     app.state.sideeffects = SideEffectService(app.state.settings, app.state.driver, app.state.services.lookup)
     app.state.sideeffects.load()  # never raises: no model → the route answers 503
+    keep_long_lived()
     yield
 
 

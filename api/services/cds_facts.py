@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from api.services.db import run_read
+from api.services.memory import keep_long_lived
 from kg.resolve.normalise import normalise
 
 Q_NOT_INDICATED = """
@@ -82,4 +83,5 @@ class FactsCache:
         with self._lock:
             if self._facts is None or self._facts.build_id != build_id:
                 self._facts = load_facts(self.driver, self.database, build_id)
+                keep_long_lived()
             return self._facts

@@ -9,7 +9,6 @@ properties; nothing is derived here.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import threading
@@ -20,6 +19,7 @@ from neo4j import Driver, ManagedTransaction, unit_of_work
 
 from api.services.db import read_tx, run_read
 from api.services.errors import QueryTimeout
+from api.services.memory import keep_long_lived
 from kg.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def get_store(driver: Driver, database: str, build_id: str) -> PairStore:
         if store is not None:
             return store
         store = load_store(driver, database, build_id)
-        gc.freeze()  # long-lived from here: keep it out of the full collections (tens of ms each, the p99 tail)
+        keep_long_lived()
         with _LOCK:
             _STORES[key] = store
             while len(_STORES) > MAX_STORES:  # the oldest loaded goes first

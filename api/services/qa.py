@@ -19,6 +19,7 @@ from neo4j import Driver
 
 from api.services.db import DEFAULT_TIMEOUT, run_read
 from api.services.errors import ENCODER_MISSING
+from api.services.memory import keep_long_lived
 from api.services.state import Services
 from gnn.qa.engine import QAEngine, gazetteer_query, relationship_types_query
 from gnn.qa.linker import Gazetteer
@@ -133,6 +134,7 @@ class QAService:
         def work() -> None:
             try:
                 self.engine().ask("side effects of aspirin")
+                keep_long_lived()  # the gazetteer and the classifier
             except Exception as exc:  # outermost boundary of the warm-up thread: the first request reports it
                 log.info("qa engine not warmed: %s", exc)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from api.services.errors import QueryTimeout
 from api.services.graph_index import get_index
 from api.services.interactions import InteractionService
 from api.services.lookup import DrugLookup
+from api.services.memory import keep_long_lived
 from api.services.pair_store import get_store
 from kg.adapters.resolvers import drug_resolver
 from kg.errors import DatabaseUnavailable
@@ -57,7 +57,7 @@ def warm(services: Services, driver: Driver) -> threading.Thread:
             log.info("coverage cache or interaction store not warmed: %s", exc)  # the first request loads it
         except Exception:  # the thread's outermost boundary: a bug, logged; requests load what they need
             log.exception("warm-up: unexpected error")
-        gc.freeze()  # the vocabularies and caches live as long as the process: no full-collection pauses on them
+        keep_long_lived()  # the vocabularies and caches live as long as the process
 
     thread = threading.Thread(target=work, name="medkg-warm", daemon=True)
     thread.start()

@@ -4,6 +4,7 @@ our Synthea patients, errors, access."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import re
 import time
@@ -194,6 +195,10 @@ def test_cards_on_the_event_loop_equal_the_threadpool_cards(client: TestClient) 
     fresh = CdsService(service.interactions)
     assert fresh.cards_in_memory(call) is None
     assert strip(fresh.cards(call)) == strip(in_memory)
+    # the loaded facts live as long as the service: out of the collector's full collections (~200 ms pauses)
+    loaded = fresh.facts.peek(service.interactions.builds.current().build_id)
+    assert loaded is not None and loaded.not_indicated
+    assert not any(o is loaded.not_indicated for o in gc.get_objects())
 
 
 def test_predicted_interactions_become_labelled_info_cards(client: TestClient, monkeypatch) -> None:
