@@ -48,7 +48,7 @@ from kg.schema import get_schema
 
 MAX_PAGE = 200
 ENTRY_CACHE = 4096  # resolved list entries per process (the names people type recur)
-ANSWER_CACHE = 100_000  # serialised pair answers per process (~1.3 KB each): pairs recur across medication lists
+ANSWER_CACHE = 50_000  # serialised pair answers per process (~1.3-2 KB each, <= ~100 MB): pairs recur across lists
 PairFacts = Callable[[str, str], list[dict]]
 _FACT = """{subject: startNode(r).id, object: endNode(r).id, source: r.source, license: r.license,
             source_version: r.source_version, severity: r.severity, mechanism: r.mechanism, ddi_type: r.ddi_type}"""
