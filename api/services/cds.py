@@ -285,7 +285,7 @@ class CdsService:
     # ----- Call -> cards -------------------------------------------------------------------------
     def cards(self, call: Call) -> list[dict[str, Any]]:
         """The call's cards; may read Neo4j (the check, the facts of a new build): run it off the event loop."""
-        queries = [m.query or "" for m in call.meds if m.query]
+        queries = self._queries(call)
         result = (self.interactions.check_in_memory(queries) or self.interactions.check(queries)) if queries else None
         facts = self.facts.get(self.interactions.builds.current().build_id) if result is not None else None
         return self._cards(call, result, facts)
@@ -298,11 +298,16 @@ class CdsService:
         svc = self.interactions
         if facts is None or cached_index(svc.key, svc.database) is None:
             return None
-        queries = [m.query or "" for m in call.meds if m.query]
+        queries = self._queries(call)
         result = svc.check_in_memory(queries) if queries else None
         if queries and result is None:
             return None
         return self._cards(call, result, facts)
+
+    @staticmethod
+    def _queries(call: Call) -> list[str]:
+        """The lookup texts of the medications that have one, in order (the check's entries follow them)."""
+        return [m.query for m in call.meds if m.query]
 
     def _cards(self, call: Call, result: dict[str, Any] | None, facts: ClinicalFacts | None) -> list[dict[str, Any]]:
         checkable = [m for m in call.meds if m.query]

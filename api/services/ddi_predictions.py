@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from api.services.errors import UNREADABLE_ARTEFACT
+from api.services.pair_answers import NOT_COVERED, NOT_GRADED
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +64,14 @@ class PredictionService:
 
     def annotate(self, interactions: list[dict], quiet: list[dict]) -> None:
         """Set `predicted` on each pair: ungraded interacting pairs get a severity estimate, `not covered`
-        pairs an interaction probability with type and severity; everything else stays None."""
-        for p in interactions:
-            p.setdefault("predicted", None)
-        for p in quiet:
-            p.setdefault("predicted", None)
+        pairs an interaction probability with type and severity; everything else keeps its None."""
         rt = self.runtime()
         if rt is None:
             return
         idx = rt.index
-        self._score(rt, [p for p in interactions if p["severity"] == "not graded"
+        self._score(rt, [p for p in interactions if p["severity"] == NOT_GRADED
                          and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx],
-                    [p for p in quiet if p["status"] == "not covered"
+                    [p for p in quiet if p["status"] == NOT_COVERED
                      and p["drug_a"]["id"] in idx and p["drug_b"]["id"] in idx])
 
     def _score(self, rt: Any, graded: list[dict], uncovered: list[dict]) -> None:

@@ -35,9 +35,5 @@ class Lru(Generic[K, V]):
             while len(self._data) > self.capacity:
                 self._data.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
     def __len__(self) -> int:
         return len(self._data)
