@@ -343,12 +343,14 @@ class QAEngine:
         intent = INTENTS["predicted_side_effects"]
         params = {"drug": drug_id, "limit": MAX_PREDICTIONS}
         items = []
-        for r in self.reader(intent.cypher, params):
+        rows = self.reader(intent.cypher, {**params, "limit": MAX_PREDICTIONS + 1})  # one more: is it cut?
+        for r in rows[:MAX_PREDICTIONS]:
             best = max(r["facts"], key=lambda f: float(f.get("probability") or 0.0), default={})
             items.append({"id": r["id"], "name": r["name"], "label": r["label"], "status": PREDICTED,
                           "probability": best.get("probability"), "model_run": best.get("model_run"),
                           "relationship": intent.prediction})
         return {"status": PREDICTED, "relationship": intent.prediction, "count": len(items),
+                "truncated": len(rows) > MAX_PREDICTIONS,
                 "model_runs": sorted({str(i["model_run"]) for i in items if i["model_run"]}), "items": items,
                 "cypher": {"query": intent.cypher, "params": params, "browser": browser_text(intent.cypher, params)}}
 
@@ -360,7 +362,8 @@ class QAEngine:
         names = ", ".join(f"{i['name']} ({float(i['probability'] or 0):.2f})" for i in pred["items"][:3])
         more = pred["count"] - min(3, pred["count"])
         return (f"{head}. Predicted, not from a source: the side-effect model ({', '.join(pred['model_runs'])}) "
-                f"predicts {pred['count']}, listed apart under `predictions`: {names}"
+                f"predicts {'more than ' if pred.get('truncated') else ''}{pred['count']}, listed apart under "
+                f"`predictions`: {names}"
                 + (f" and {more} more." if more > 0 else "."))
 
     def _paths(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

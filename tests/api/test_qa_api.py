@@ -121,6 +121,7 @@ def test_side_effects_without_a_profile_say_so_and_keep_predictions_apart(qa_cli
         assert body["summary"].startswith("Warfarin has no recorded side effects in the graph")
         pred = body["predictions"]
         assert pred["status"] == "predicted, not from a source" and pred["relationship"] == "PREDICTED_CAUSES"
+        assert pred["truncated"] is False and pred["count"] == len(pred["items"])
         ours = [i for i in pred["items"] if i["model_run"] == run]
         assert [(i["id"], i["name"], i["probability"], i["status"]) for i in ours] == \
             [("C0027497", "Nausea", 0.9999, "predicted, not from a source")]

@@ -187,3 +187,13 @@ def test_out_of_scope_cue_abstains_below_its_threshold(gaz: Gazetteer) -> None:
     again = eng.ask("side effects of warfarin in children")
     assert again["abstained"] and again["reason"] == "out_of_scope" and again["interpretation"]["oos_cue"]
     assert not eng.ask("side effects of warfarin")["abstained"]  # no cue: the threshold does not apply
+
+
+def test_a_cut_prediction_block_says_more_than_its_count() -> None:
+    from gnn.qa.engine import QAEngine
+
+    items = [{"name": f"Effect {i}", "probability": 0.9} for i in range(50)]
+    pred = {"items": items, "count": 50, "truncated": True, "model_runs": ["se-run"]}
+    text = QAEngine._no_profile_summary("Warfarin", pred)
+    assert "the side-effect model (se-run) predicts more than 50, listed apart" in text
+    assert "predicts 50," in QAEngine._no_profile_summary("Warfarin", {**pred, "truncated": False})
