@@ -81,12 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.images = ImageService(settings, app.state.driver)  # loads the image model on first use
         warming = warm(app.state.services, app.state.driver)
         stop = threading.Event()
-        app.state.services.interactions.builds.start_refresher(stop)
+        refresher = app.state.services.interactions.builds.start_refresher(stop)
         try:
             yield
         finally:
             stop.set()
+            # the driver closes last: a query still running on one of its connections in a background thread
+            # would race the close (seen: BufferError in the driver's outbox at a test app's shutdown)
             warming.join(timeout=30)
+            if refresher is not None:
+                refresher.join(timeout=30)
             app.state.driver.close()
 
     app = FastAPI(
