@@ -91,7 +91,17 @@ class TextEncoder:
         return float(va @ vb)
 
 
+_LOADING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def get_encoder() -> TextEncoder:
-    """The process-wide encoder (loaded once)."""
+def _shared_encoder() -> TextEncoder:
     return TextEncoder()
+
+
+def get_encoder() -> TextEncoder:
+    """The process-wide encoder, loaded once. Concurrent first calls wait for one load: `lru_cache` alone lets two
+    threads load at once, and transformers' lazy imports then fail in one of them ("cannot import name
+    'AutoModel'", seen when the QA warm-up and a diagnosis request both loaded it)."""
+    with _LOADING:
+        return _shared_encoder()
